@@ -46,6 +46,16 @@ const volatile __u32 jiffy_ns = 0;
 __u32 cur_gen = 0;
 __u32 own_map_ids[MZ_OWN_MAPS_MAX] = {};
 
+/* Bumped by every rename and every mount change that succeeds: either may
+ * change the path of files whose identity (dentry) stays the same, so open
+ * links made in an older epoch check their path again (mz_open_slow). */
+__u32 path_epoch = 0;
+
+/* Kernel 6.2+: makes a typed pointer of an address, for direct loads
+ * instead of probe-read helper calls. The collector loads mz_sys_exit when
+ * the kernel has it, mz_sys_exit_compat otherwise. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
@@ -151,6 +161,10 @@ struct scratch {
     __u32 pad1;
     __u64 tk_start;
     __u64 tk_key;
+    /* The file an open returned: its mount and dentry, as numbers (see
+     * open_ident). */
+    __u64 id_mnt;
+    __u64 id_dentry;
     struct mz_file_val file;
     struct mz_file_val file2;
     struct mz_args_val args;
@@ -764,10 +778,11 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
     v->count = 1;
     v->path2_key = key2;
     v->actions = actions;
+    v->file_key = k.obj_key;
     v->gen = gen;
     v->created_gen = gen;
     v->tgid = bpf_get_current_pid_tgid() >> 32;
-    v->pad0 = 0;
+    v->epoch = 0;
     long err = bpf_map_update_elem(&links, &k, v, BPF_NOEXIST);
     if (err == 0) {
         CREATED(MZ_MAP_LINKS, &links, &k, struct mz_link_val, gen);
@@ -784,28 +799,6 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
     } else {
         count_failed(MZ_MAP_LINKS);
     }
-    return 0;
-}
-
-/* mz_record_link's hot path, inlined in the open path (the one that runs at
- * every open): the same keys, the same in-place update; anything else (a new
- * link) goes to mz_record_link, which looks the link up again. */
-static __always_inline int record_link_fast(struct scratch *s, struct task_struct *t, __u32 actions)
-{
-    struct mz_link_key k;
-    k.task_key = task_key_cached(s, t);
-    k.obj_key = hash_path(&s->file);
-    struct mz_link_val *l = bpf_map_lookup_elem(&links, &k);
-    if (!l)
-        return mz_record_link(s, actions, 0);
-    __sync_fetch_and_add(&l->count, 1);
-    if (jiffy_ns)
-        l->last_jiffies = bpf_jiffies64();
-    else
-        l->last_ns = bpf_ktime_get_boot_ns();
-    if ((l->actions & actions) != actions)
-        __sync_fetch_and_or(&l->actions, actions);
-    l->gen = gen_now();
     return 0;
 }
 
@@ -1019,28 +1012,175 @@ static __always_inline __u32 open_actions(__u64 flags)
     return a;
 }
 
-/* Opens: the path as the caller gave it when absolute (cheap), else the
- * path of the opened file (fd = the return value). */
-static __always_inline int open_common(struct task_struct *t, long ret, const char *upath,
-                                       __u64 flags)
+/* Opens are keyed by the opened file's identity, not by its path: a
+ * repeated open then reads no user memory (reading the caller's path string
+ * costs more than everything else an open does here) and hashes no string.
+ * The identity is a keyed mix of the file's mount, its dentry and the
+ * dentry's name hash, which the kernel salts with the parent dentry: a file
+ * renamed or moved to another directory gets a new identity, and a freed
+ * dentry reused for another name does not inherit an old link. The path is
+ * the dentry's, walked once when the link is made (so a symlink or
+ * /proc/self/root is recorded as the file it reached), and checked again
+ * after any rename or mount change (path_epoch). Not SipHash: the inputs
+ * are kernel addresses no process chooses or reads, and this runs at every
+ * open; the per-boot key still keeps them from being predicted. */
+static __always_inline __u64 ident_key(__u64 mnt, __u64 dentry, __u64 hash_len)
 {
-    if (ret < 0)
+    return (dentry ^ sip_k0) * 0x9E3779B97F4A7C15ULL +
+           (mnt ^ hash_len ^ sip_k1) * 0xC2B2AE3D27D4EB4FULL;
+}
+
+/* Puts the mount and dentry of the file fd refers to in s->id_* and the
+ * dentry's name hash in *hash_len; returns 0, or -1 when there is no file.
+ * typed: direct loads through bpf_rdonly_cast, no helper call (each costs a
+ * call and a return through the kernel's return thunk); otherwise probe
+ * reads. The pointers go through the scratch so that they are read back as
+ * numbers (the verifier forbids arithmetic on pointers). */
+static __always_inline int open_ident(struct scratch *s, struct task_struct *t, long fd,
+                                      __u64 *hash_len, const bool typed)
+{
+    if (typed) {
+        struct files_struct *files = t->files;
+        if (!files)
+            return -1;
+        struct fdtable *fdt = files->fdt;
+        if (!fdt || (__u64)fd >= fdt->max_fds)
+            return -1;
+        struct file **arr = fdt->fd;
+        struct kiocb *slot = bpf_rdonly_cast(&arr[fd], bpf_core_type_id_kernel(struct kiocb));
+        struct file *f = slot->ki_filp; /* a kiocb starts with a file pointer */
+        if (!f)
+            return -1;
+        struct dentry *d = f->f_path.dentry;
+        if (!d)
+            return -1;
+        s->id_mnt = (__u64)f->f_path.mnt;
+        s->id_dentry = (__u64)d;
+        *hash_len = d->d_name.hash_len;
         return 0;
+    }
+    struct file *f = file_of_fd(fd);
+    if (!f)
+        return -1;
+    struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+    if (!d)
+        return -1;
+    s->id_mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
+    s->id_dentry = (__u64)d;
+    *hash_len = BPF_CORE_READ(d, d_name.hash_len);
+    return 0;
+}
+
+/* An open that missed the hot path: no link yet for (task, identity), or
+ * one made before the last rename or mount change. Walks the file's path
+ * and then creates the link, confirms it (same path: the epoch is updated
+ * and the open counted), or, when the path changed under it, marks it moved
+ * and records this open by path. upath: the caller's path string, used when
+ * the dentry has no path of its own (a pipe or socket opened through
+ * /proc/PID/fd). */
+__noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __u32 actions,
+                            __u64 upath)
+{
+    if (!s)
+        return 0;
+    __u32 epoch = *(volatile __u32 *)&path_epoch;
+    volatile struct scratch *vs = s;
+    if (mz_walk_path(vs->id_dentry, vs->id_mnt, s, 0) < 0)
+        return 0;
+    if (s->file.len <= 1) {
+        long n = bpf_probe_read_user_str(s->rel, MZ_BPF_PATH_MAX, (const char *)upath);
+        if (n > 2 && s->rel[0] == '/') {
+            bpf_probe_read_kernel(s->file.path, MZ_BPF_PATH_MAX, s->rel);
+            s->file.len = (n - 1) & PATH_MASK;
+            s->file.flags = n == MZ_BPF_PATH_MAX ? MZ_REC_TRUNCATED : 0;
+        }
+    }
+    __u64 pkey = mz_hash_path(&s->file);
+    struct mz_link_key k;
+    k.task_key = task_key;
+    k.obj_key = obj_key;
+    __u32 gen = gen_now();
+    __u64 jnow = bpf_jiffies64();
+
+    struct mz_link_val *l = bpf_map_lookup_elem(&links, &k);
+    if (l) {
+        if (l->epoch == MZ_EPOCH_MOVED || l->file_key != pkey) {
+            l->epoch = MZ_EPOCH_MOVED;
+            return mz_record_link(s, actions, 0);
+        }
+        l->epoch = epoch;
+        __sync_fetch_and_add(&l->count, 1);
+        l->last_jiffies = jnow;
+        l->last_ns = bpf_ktime_get_boot_ns();
+        if ((l->actions & actions) != actions)
+            __sync_fetch_and_or(&l->actions, actions);
+        l->gen = gen_now();
+        return 0;
+    }
+
+    file_store(pkey, &s->file);
+    mz_task_ensure(task_key, s);
+    __u64 now = bpf_ktime_get_boot_ns();
+    struct mz_link_val *v = &s->link;
+    v->first_ns = now;
+    v->last_ns = now;
+    v->first_jiffies = jnow;
+    v->last_jiffies = jnow;
+    v->count = 1;
+    v->path2_key = 0;
+    v->actions = actions;
+    v->file_key = pkey;
+    v->gen = gen;
+    v->created_gen = gen;
+    v->tgid = bpf_get_current_pid_tgid() >> 32;
+    v->epoch = epoch;
+    long err = bpf_map_update_elem(&links, &k, v, BPF_NOEXIST);
+    if (err == 0) {
+        CREATED(MZ_MAP_LINKS, &links, &k, struct mz_link_val, gen);
+    } else if (err == -17) {
+        /* Another CPU created it meanwhile: count this open there. */
+        l = bpf_map_lookup_elem(&links, &k);
+        if (l) {
+            __sync_fetch_and_add(&l->count, 1);
+            __sync_fetch_and_or(&l->actions, actions);
+            l->last_ns = now;
+            l->last_jiffies = jnow;
+            l->gen = gen_now();
+        }
+    } else {
+        count_failed(MZ_MAP_LINKS);
+    }
+    return 0;
+}
+
+/* Every successful open: the in-place update of the (task, identity) link
+ * is the hot path; anything else goes to mz_open_slow. */
+static __always_inline int open_common(struct task_struct *t, long ret, __u64 upath, __u64 flags,
+                                       const bool typed)
+{
     struct scratch *s = scratch_get(0);
     if (!s)
         return 0;
-    long n = bpf_probe_read_user_str(s->file.path, MZ_BPF_PATH_MAX, upath);
-    if (n > 1 && s->file.path[0] == '/') {
-        s->file.len = n - 1;
-        s->file.flags = 0;
-        if (n == MZ_BPF_PATH_MAX) {
-            s->file.flags = MZ_REC_TRUNCATED;
-            count_truncated();
-        }
-    } else if (path_of_fd(ret, s, 0) < 0) {
+    __u64 hash_len = 0;
+    if (open_ident(s, t, ret, &hash_len, typed) < 0)
         return 0;
-    }
-    return record_link_fast(s, t, open_actions(flags));
+    volatile struct scratch *vs = s;
+    struct mz_link_key k;
+    k.obj_key = ident_key(vs->id_mnt, vs->id_dentry, hash_len);
+    k.task_key = task_key_cached(s, t);
+    __u32 actions = open_actions(flags);
+    struct mz_link_val *l = bpf_map_lookup_elem(&links, &k);
+    if (!l || l->epoch != *(volatile __u32 *)&path_epoch)
+        return mz_open_slow(s, k.task_key, k.obj_key, actions, upath);
+    __sync_fetch_and_add(&l->count, 1);
+    if (jiffy_ns)
+        l->last_jiffies = bpf_jiffies64();
+    else
+        l->last_ns = bpf_ktime_get_boot_ns();
+    if ((l->actions & actions) != actions)
+        __sync_fetch_and_or(&l->actions, actions);
+    l->gen = gen_now();
+    return 0;
 }
 
 /* symlink(target, linkpath): the target is any string, kept as written. */
@@ -1382,6 +1522,10 @@ __noinline int mz_bpf_call(int cmd, __u64 uattr_arg)
 #define NR_bpf          321
 #define NR_init_module  175
 #define NR_finit_module 313
+#define NR_mount        165
+#define NR_umount2      166
+#define NR_pivot_root   155
+#define NR_move_mount   429
 #elif defined(__TARGET_ARCH_arm64)
 /* asm-generic numbers; the legacy path syscalls do not exist there. */
 #define NR_open         -1
@@ -1428,6 +1572,10 @@ __noinline int mz_bpf_call(int cmd, __u64 uattr_arg)
 #define NR_bpf          280
 #define NR_init_module  105
 #define NR_finit_module 273
+#define NR_mount        40
+#define NR_umount2      39
+#define NR_pivot_root   41
+#define NR_move_mount   429
 #endif
 
 __noinline int mz_exit_other(int nr, long ret)
@@ -1561,6 +1709,14 @@ __noinline int mz_exit_other(int nr, long ret)
         return mz_bpf_call((int)ARG0(r), ARG1(r));
     case NR_init_module:
         return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, 0, 0);
+    /* mount changes: paths below a moved or new mount point change */
+    case NR_mount:
+    case NR_umount2:
+    case NR_move_mount:
+    case NR_pivot_root:
+        if (ret == 0)
+            __sync_fetch_and_add(&path_epoch, 1);
+        return 0;
     case NR_finit_module:
         return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, (int)ARG0(r), 0);
     default:
@@ -1568,6 +1724,8 @@ __noinline int mz_exit_other(int nr, long ret)
     }
     if (ret != 0)
         return 0;
+    if (act == MZ_FA_RENAME)
+        __sync_fetch_and_add(&path_epoch, 1);
     struct scratch *s = scratch_get(0);
     if (!s)
         return 0;
@@ -1595,7 +1753,8 @@ __noinline int mz_exit_other(int nr, long ret)
      NR_BIT(NR_setregid, w) | NR_BIT(NR_setresuid, w) | NR_BIT(NR_setresgid, w) |                  \
      NR_BIT(NR_setfsuid, w) | NR_BIT(NR_setfsgid, w) | NR_BIT(NR_capset, w) |                      \
      NR_BIT(NR_ptrace, w) | NR_BIT(NR_bpf, w) | NR_BIT(NR_init_module, w) |                        \
-     NR_BIT(NR_finit_module, w))
+     NR_BIT(NR_finit_module, w) | NR_BIT(NR_mount, w) | NR_BIT(NR_umount2, w) |                    \
+     NR_BIT(NR_pivot_root, w) | NR_BIT(NR_move_mount, w))
 #define NR_MAX 512
 static const __u64 nr_mask[NR_MAX / 64] = {NR_WORD(0), NR_WORD(1), NR_WORD(2), NR_WORD(3),
                                            NR_WORD(4), NR_WORD(5), NR_WORD(6), NR_WORD(7)};
@@ -1609,8 +1768,7 @@ static const __u64 nr_mask[NR_MAX / 64] = {NR_WORD(0), NR_WORD(1), NR_WORD(2), N
 /* A BTF raw tracepoint on sys_exit: the task's user registers come as an
  * argument (no helper, no perf buffer), which is what makes the hot path
  * cheap; the price is one bitmap test at every other syscall exit. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(mz_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int sys_exit_body(struct pt_regs *regs, long ret, const bool typed)
 {
     __u64 nr = SYSCALL_NR(regs);
     if (nr >= NR_MAX || !((nr_mask[nr / 64] >> (nr % 64)) & 1))
@@ -1638,9 +1796,23 @@ int BPF_PROG(mz_sys_exit, struct pt_regs *regs, long ret)
             flags = 0;
             bpf_probe_read_user(&flags, sizeof(flags), (void *)ARG2(regs)); /* open_how.flags */
         }
-        return open_common(t, ret, (const char *)up, flags);
+        return open_common(t, ret, up, flags, typed);
     }
     return mz_exit_other((int)nr, ret);
+}
+
+/* The same program twice: the collector loads the first where the kernel
+ * has bpf_rdonly_cast (6.2+), the second elsewhere. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(mz_sys_exit, struct pt_regs *regs, long ret)
+{
+    return sys_exit_body(regs, ret, true);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(mz_sys_exit_compat, struct pt_regs *regs, long ret)
+{
+    return sys_exit_body(regs, ret, false);
 }
 
 /* ---- programs: DNS answers ------------------------------------------------- */

@@ -145,7 +145,14 @@ _Static_assert(sizeof(struct mz_link_key) == 16, "mz_link_key layout");
 /* The hot path does not read a clock (a precise one costs more than the rest
  * of the update on some machines): it stamps jiffies, and userland turns
  * last_jiffies into a time with first_ns/first_jiffies and the tick length.
- * last_ns is precise as of the last cold-path update. */
+ * last_ns is precise as of the last cold-path update.
+ *
+ * Two kinds of link share the map. Opens are keyed by the opened file's
+ * identity (obj_key = a keyed mix of its mount, dentry and name hash), so
+ * that a repeated open costs no read of the caller's path string; file_key
+ * is the key of the path that identity had when the link was made, checked
+ * again whenever a rename or a mount may have changed it (epoch). Every
+ * other action is keyed by the path (obj_key == file_key). */
 struct mz_link_val {
     __u64 first_ns; /* boot ns */
     __u64 last_ns;  /* boot ns of the last precise update */
@@ -154,12 +161,17 @@ struct mz_link_val {
     __u64 actions;   /* enum mz_file_action bits (64-bit for BPF atomics) */
     __u64 first_jiffies;
     __u64 last_jiffies;
+    __u64 file_key; /* key of the path in files/files_long */
     __u32 gen;
     __u32 created_gen;
     __u32 tgid;
-    __u32 pad0;
+    __u32 epoch; /* opens: the path epoch file_key was checked in; MZ_EPOCH_MOVED */
 };
-_Static_assert(sizeof(struct mz_link_val) == 72, "mz_link_val layout");
+_Static_assert(sizeof(struct mz_link_val) == 80, "mz_link_val layout");
+
+/* An open link whose file's path changed after it was made (a directory
+ * above it renamed): its later opens are recorded by path instead. */
+#define MZ_EPOCH_MOVED 0xffffffffu
 
 struct mz_flow_val {
     __u64 first_ns;

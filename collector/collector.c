@@ -46,6 +46,7 @@
 #include <zlib.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/mizan_maps.h"
@@ -290,6 +291,7 @@ struct mz_collector {
     size_t n_own;
     int ncpus;
     uint32_t jiffy_ns; /* 0: the kernel's tick length is unknown */
+    bool direct_reads; /* the open path loaded is mz_sys_exit (not _compat) */
     uint32_t gen;
     uint64_t boot_to_wall;
 
@@ -357,6 +359,27 @@ static void disable_missing(struct mizan *skel)
             bpf_program__set_autoload(p, false);
         }
     }
+}
+
+/* Whether this kernel has the kfunc the direct open path needs. */
+static bool kernel_has_rdonly_cast(void)
+{
+    struct btf *vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux)
+        return false;
+    bool has = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+    btf__free(vmlinux);
+    return has;
+}
+
+/* Keeps one of the two versions of the syscall-exit program (see
+ * collector.direct_reads); returns true when it is the direct one. */
+static bool choose_open_path(struct mizan *skel, enum mz_direct_reads mode)
+{
+    bool direct = mode == MZ_DIRECT_AUTO && kernel_has_rdonly_cast();
+    bpf_program__set_autoload(skel->progs.mz_sys_exit, direct);
+    bpf_program__set_autoload(skel->progs.mz_sys_exit_compat, !direct);
+    return direct;
 }
 
 /* CONFIG_HZ from the kernel's config (/boot/config-RELEASE or
@@ -527,6 +550,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_map__set_max_entries(c->skel->maps.events, clamp_entries(flows / 8, 1024));
     bpf_map__set_max_entries(c->skel->maps.domains, clamp_entries(k->cache.domains, 64));
     disable_missing(c->skel);
+    c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
 
     err = mizan__load(c->skel);
     if (err) {
@@ -579,8 +603,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->keys = mz_calloc(BATCH, 16);
     c->vals = mz_calloc(BATCH, VAL_MAX);
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
-    log_info("collector: attached (maps: tasks %u, links %u, flows %u, files %u, args %u)", tasks,
-             links, flows, files, args);
+    log_info("collector: attached (maps: tasks %u, links %u, flows %u, files %u, args %u; "
+             "open path: %s reads)",
+             tasks, links, flows, files, args, c->direct_reads ? "direct" : "probe");
     return c;
 fail:
     col_free(c);
@@ -803,7 +828,7 @@ static struct mz_observation *obs_link(struct mz_collector *c, const struct pend
     }
     o->last_ns = wall(c, last);
     o->count = v.count;
-    o->file.path = file_path(c, k.obj_key);
+    o->file.path = file_path(c, v.file_key);
     o->file.path2 = file_path(c, v.path2_key);
     o->file.actions = (uint32_t)v.actions;
     return o;
@@ -1249,6 +1274,11 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
         c->paused++;
     publish(c);
     return blocked ? -EAGAIN : total;
+}
+
+bool col_direct_reads(const struct mz_collector *c)
+{
+    return c->direct_reads;
 }
 
 uint64_t col_evicted_unseen(const struct mz_collector *c)

@@ -50,6 +50,9 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx) MZ_MUST_CHECK;
 struct cJSON *col_stats_json(const struct mz_collector *c);
 
 /* Total records evicted before the collector saw them, over every map. */
+/* Whether the open path reads the kernel's structures with direct loads
+ * (collector.direct_reads auto on a 6.2+ kernel) rather than probe reads. */
+bool col_direct_reads(const struct mz_collector *c);
 uint64_t col_evicted_unseen(const struct mz_collector *c);
 
 /* The id of one of the collector's maps by name ("links", "tasks", ...), or

@@ -54,6 +54,7 @@ struct cfg_key {
     }
 
 static const char *const fsync_names[] = {"never", "interval", "always", NULL};
+static const char *const direct_reads_names[] = {"auto", "off", NULL};
 static const char *const format_names[] = {"auto", "json", "text", NULL};
 static const char *const mode_names[] = {"amend", "reason", "block", NULL};
 
@@ -70,6 +71,7 @@ static const struct cfg_key k_collector[] = {
     {"cadence", T_DURATION, OFF(collector.cadence_ms), 10, 60000, NULL, NULL},
     {"hash_executables", T_BOOL, OFF(collector.hash_executables), 0, 0, NULL, NULL},
     {"hash_max_bytes", T_SIZE, OFF(collector.hash_max_bytes), 0, 1e12, NULL, NULL},
+    {"direct_reads", T_ENUM, OFF(collector.direct_reads), 0, 0, direct_reads_names, NULL},
     KEND,
 };
 

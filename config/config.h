@@ -57,6 +57,11 @@ struct mz_suppress_rule {
 };
 #define MZ_CFG_SUPPRESS_MAX 64
 
+/* collector.direct_reads: the open path reads the opened file through
+ * direct loads where the kernel allows them (bpf_rdonly_cast, 6.2+), or
+ * through probe-read helpers (slower, any kernel with BTF). */
+enum mz_direct_reads { MZ_DIRECT_AUTO = 0, MZ_DIRECT_OFF = 1 };
+
 struct mz_config {
     char *source; /* file the config came from, or "<defaults>" */
 
@@ -77,6 +82,7 @@ struct mz_config {
         uint64_t cadence_ms;   /* scan period */
         bool hash_executables; /* SHA-256 of exes (cached by dev/inode/mtime/size) */
         uint64_t hash_max_bytes;
+        enum mz_direct_reads direct_reads; /* how BPF reads kernel structures */
     } collector;
 
     struct {

@@ -9,6 +9,8 @@
  *
  * One collector is loaded for the whole file (loading costs the verifier's
  * time). Workloads are tests/tools/col_work.c, run as child processes.
+ * With MIZAN_TEST_DIRECT_READS=off the collector loads the open path's
+ * probe-read version (ctest runs the file both ways).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,8 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/util.h"
+
+#include <bpf/btf.h>
 
 struct harness {
     struct mz_config cfg;
@@ -192,6 +196,9 @@ static int group_setup(void **state)
         return -1;
     mz_log_set_level(MZ_LOG_INFO);
     mz_config_defaults(&H.cfg);
+    const char *dr = getenv("MIZAN_TEST_DIRECT_READS");
+    if (dr && strcmp(dr, "off") == 0)
+        H.cfg.collector.direct_reads = MZ_DIRECT_OFF;
     double t0 = now_s();
     H.c = col_new(&H.cfg);
     if (!H.c)
@@ -362,6 +369,98 @@ static void test_relative_paths(void **state)
     assert_non_null(wait_tool(is_file, &created, 1000));
     struct want_file unlinked = {pid, r, MZ_FA_UNLINK};
     assert_non_null(wait_tool(is_file, &unlinked, 1000));
+}
+
+/* Max count and union of actions over the observations of (pid, path)
+ * that include want (a link delivered twice carries its running count). */
+static uint64_t file_count(int pid, const char *path, uint32_t want, uint32_t *actions)
+{
+    uint64_t n = 0;
+    *actions = 0;
+    for (size_t i = 0; i < H.n; i++) {
+        const struct mz_observation *o = H.obs[i];
+        if (o->kind == MZ_OBS_FILE && o->proc.pid == pid && o->file.path &&
+            strcmp(o->file.path, path) == 0 && (o->file.actions & want) == want) {
+            *actions |= o->file.actions;
+            if (o->count > n)
+                n = o->count;
+        }
+    }
+    return n;
+}
+
+/* The loaded open path is the one the config and the kernel call for. */
+static void test_open_path_version(void **state)
+{
+    (void)state;
+    const char *dr = getenv("MIZAN_TEST_DIRECT_READS");
+    if (dr && strcmp(dr, "off") == 0) {
+        assert_false(col_direct_reads(H.c));
+        return;
+    }
+    struct btf *vmlinux = btf__load_vmlinux_btf();
+    assert_non_null(vmlinux);
+    bool has = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+    btf__free(vmlinux);
+    fprintf(stderr, "kernel %s bpf_rdonly_cast: open path with %s reads\n",
+            has ? "has" : "lacks", col_direct_reads(H.c) ? "direct" : "probe");
+    assert_int_equal(col_direct_reads(H.c), has);
+}
+
+/* An open through a symlink is charged to the file it reached. */
+static void test_symlink_open(void **state)
+{
+    (void)state;
+    clear_obs();
+    char dir[512], target[600], ln[600];
+    snprintf(dir, sizeof(dir), "%s/sym", H.tmp);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(target, sizeof(target), "%s/target", dir);
+    snprintf(ln, sizeof(ln), "%s/ln", dir);
+    const char *args[] = {"symlink", dir, NULL};
+    pid_t pid = spawn(args, NULL);
+    wait_ok(pid);
+    struct want_file w = {pid, target, MZ_FA_OPEN | MZ_FA_READ};
+    assert_non_null(wait_tool(is_file, &w, 3000));
+    scan_once();
+    uint32_t a;
+    assert_int_equal(file_count(pid, ln, MZ_FA_OPEN, &a), 0);
+    /* the symlink itself: its target as written, the link's path second */
+    const char *p2 = NULL;
+    assert_true(file_actions(pid, "target", &p2) & MZ_FA_SYMLINK);
+    assert_non_null(p2);
+    assert_string_equal(p2, ln);
+}
+
+/* Opens before a directory above the file is renamed are charged to the old
+ * path, opens after it to the new one; a renamed file is a new identity. */
+static void test_moved_directory(void **state)
+{
+    (void)state;
+    clear_obs();
+    char dir[512], af[600], bf[600], bg[600];
+    snprintf(dir, sizeof(dir), "%s/moved", H.tmp);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(af, sizeof(af), "%s/a/f", dir);
+    snprintf(bf, sizeof(bf), "%s/b/f", dir);
+    snprintf(bg, sizeof(bg), "%s/b/g", dir);
+    const char *args[] = {"moved", dir, NULL};
+    pid_t pid = spawn(args, NULL);
+    wait_ok(pid);
+    struct want_file w = {pid, bg, MZ_FA_OPEN | MZ_FA_READ};
+    assert_non_null(wait_tool(is_file, &w, 3000));
+    scan_once();
+    uint32_t a;
+    /* the creating open and two reads */
+    assert_int_equal(file_count(pid, af, MZ_FA_OPEN, &a), 3);
+    uint32_t want = MZ_FA_OPEN | MZ_FA_CREATE | MZ_FA_WRITE | MZ_FA_READ;
+    assert_int_equal(a & want, want);
+    /* three reads, then the rename of f to g (one record per path) */
+    assert_int_equal(file_count(pid, bf, MZ_FA_OPEN, &a), 4);
+    want = MZ_FA_OPEN | MZ_FA_READ | MZ_FA_RENAME;
+    assert_int_equal(a & want, want);
+    assert_false(a & MZ_FA_CREATE);
+    assert_int_equal(file_count(pid, bg, MZ_FA_OPEN, &a), 1);
 }
 
 struct want_flow {
@@ -765,6 +864,9 @@ int main(void)
         cmocka_unit_test(test_exec),
         cmocka_unit_test(test_file_actions),
         cmocka_unit_test(test_relative_paths),
+        cmocka_unit_test(test_open_path_version),
+        cmocka_unit_test(test_symlink_open),
+        cmocka_unit_test(test_moved_directory),
         cmocka_unit_test(test_network),
         cmocka_unit_test(test_flow_domain),
         cmocka_unit_test(test_privilege),

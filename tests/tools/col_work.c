@@ -18,6 +18,12 @@
  *   col_work relative DIR          in DIR: creates and unlinks "r" by relative
  *                                  paths, opens /etc/shadow as "shadow" from
  *                                  /etc and /etc/hostname through a dirfd
+ *   col_work symlink DIR           creates DIR/target and DIR/ln -> target,
+ *                                  opens DIR/ln
+ *   col_work moved DIR             creates DIR/a/f and opens it twice more;
+ *                                  renames DIR/a to DIR/b, opens DIR/b/f 3
+ *                                  times; renames it to DIR/b/g, opens that
+ *                                  once
  *
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
@@ -337,6 +343,56 @@ static int do_relative(const char *dir)
     return do_open("shadow");
 }
 
+static int do_symlink(const char *dir)
+{
+    char target[4096], ln[4096];
+    snprintf(target, sizeof(target), "%s/target", dir);
+    snprintf(ln, sizeof(ln), "%s/ln", dir);
+    int fd = open(target, O_CREAT | O_WRONLY, 0600);
+    if (fd < 0)
+        return die(target);
+    close(fd);
+    if (symlink("target", ln) < 0)
+        return die(ln);
+    return do_open(ln);
+}
+
+static int open_n(const char *path, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (do_open(path))
+            return 1;
+    return 0;
+}
+
+/* A directory renamed above a file this process keeps opening: the opens
+ * after the rename must be charged to the new path, those before to the
+ * old one. */
+static int do_moved(const char *dir)
+{
+    char a[4096], b[4096], af[4096], bf[4096], bg[4096];
+    snprintf(a, sizeof(a), "%s/a", dir);
+    snprintf(b, sizeof(b), "%s/b", dir);
+    snprintf(af, sizeof(af), "%s/a/f", dir);
+    snprintf(bf, sizeof(bf), "%s/b/f", dir);
+    snprintf(bg, sizeof(bg), "%s/b/g", dir);
+    if (mkdir(a, 0700) < 0)
+        return die(a);
+    int fd = open(af, O_CREAT | O_WRONLY, 0600);
+    if (fd < 0)
+        return die(af);
+    close(fd);
+    if (open_n(af, 2))
+        return 1;
+    if (rename(a, b) < 0)
+        return die("rename dir");
+    if (open_n(bf, 3))
+        return 1;
+    if (rename(bf, bg) < 0)
+        return die("rename file");
+    return open_n(bg, 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "open") == 0)
@@ -357,6 +413,11 @@ int main(int argc, char **argv)
         return do_dns(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "relative") == 0)
         return do_relative(argv[2]);
-    fprintf(stderr, "usage: col_work open|loop|execloop|files|net|priv|tamper|relative|dns ...\n");
+    if (argc >= 3 && strcmp(argv[1], "symlink") == 0)
+        return do_symlink(argv[2]);
+    if (argc >= 3 && strcmp(argv[1], "moved") == 0)
+        return do_moved(argv[2]);
+    fprintf(stderr, "usage: col_work "
+                    "open|loop|execloop|files|net|priv|tamper|relative|dns|symlink|moved ...\n");
     return 2;
 }

@@ -402,8 +402,8 @@ static void test_open_path_version(void **state)
     assert_non_null(vmlinux);
     bool has = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
     btf__free(vmlinux);
-    fprintf(stderr, "kernel %s bpf_rdonly_cast: open path with %s reads\n",
-            has ? "has" : "lacks", col_direct_reads(H.c) ? "direct" : "probe");
+    fprintf(stderr, "kernel %s bpf_rdonly_cast: open path with %s reads\n", has ? "has" : "lacks",
+            col_direct_reads(H.c) ? "direct" : "probe");
     assert_int_equal(col_direct_reads(H.c), has);
 }
 

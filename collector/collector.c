@@ -1276,6 +1276,25 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     return blocked ? -EAGAIN : total;
 }
 
+void col_prog_stats(const struct mz_collector *c, uint64_t *run_ns, uint64_t *runs)
+{
+    *run_ns = *runs = 0;
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, c->skel->obj)
+    {
+        int fd = bpf_program__fd(p);
+        if (fd < 0)
+            continue; /* not loaded here */
+        struct bpf_prog_info info;
+        uint32_t len = sizeof(info);
+        memset(&info, 0, sizeof(info));
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+            *run_ns += info.run_time_ns;
+            *runs += info.run_cnt;
+        }
+    }
+}
+
 bool col_direct_reads(const struct mz_collector *c)
 {
     return c->direct_reads;

@@ -60,6 +60,12 @@ uint64_t col_evicted_unseen(const struct mz_collector *c);
 uint32_t col_map_id(const struct mz_collector *c, const char *name);
 
 /* Detaches the programs and frees everything. Accepts NULL. */
+/* What the collector's BPF programs have cost so far: their summed run time
+ * (ns) and run count, as the kernel counts them while run-time statistics
+ * are on (kernel.bpf_stats_enabled or a BPF_ENABLE_STATS fd); both 0 when
+ * they are off. */
+void col_prog_stats(const struct mz_collector *c, uint64_t *run_ns, uint64_t *runs);
+
 void col_free(struct mz_collector *c);
 
 #endif

@@ -1709,6 +1709,8 @@ __noinline int mz_exit_other(int nr, long ret)
         return mz_bpf_call((int)ARG0(r), ARG1(r));
     case NR_init_module:
         return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, 0, 0);
+    case NR_finit_module:
+        return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, (int)ARG0(r), 0);
     /* mount changes: paths below a moved or new mount point change */
     case NR_mount:
     case NR_umount2:
@@ -1717,8 +1719,6 @@ __noinline int mz_exit_other(int nr, long ret)
         if (ret == 0)
             __sync_fetch_and_add(&path_epoch, 1);
         return 0;
-    case NR_finit_module:
-        return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, (int)ARG0(r), 0);
     default:
         return 0;
     }

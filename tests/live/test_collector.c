@@ -463,6 +463,28 @@ static void test_moved_directory(void **state)
     assert_int_equal(file_count(pid, bg, MZ_FA_OPEN, &a), 1);
 }
 
+/* A mount moved above a file: the open after the move has the new path. */
+static void test_moved_mount(void **state)
+{
+    (void)state;
+    clear_obs();
+    char dir[512], mf[600], nf[600];
+    snprintf(dir, sizeof(dir), "%s/mnt", H.tmp);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(mf, sizeof(mf), "%s/m/f", dir);
+    snprintf(nf, sizeof(nf), "%s/n/f", dir);
+    const char *args[] = {"mountmove", dir, NULL};
+    pid_t pid = spawn(args, NULL);
+    wait_ok(pid);
+    struct want_file w = {pid, nf, MZ_FA_OPEN | MZ_FA_READ};
+    assert_non_null(wait_tool(is_file, &w, 3000));
+    scan_once();
+    uint32_t a;
+    assert_int_equal(file_count(pid, mf, MZ_FA_OPEN, &a), 2);
+    assert_int_equal(file_count(pid, nf, MZ_FA_OPEN, &a), 1);
+    assert_false(a & MZ_FA_CREATE);
+}
+
 struct want_flow {
     int pid;
     uint32_t action;
@@ -867,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_open_path_version),
         cmocka_unit_test(test_symlink_open),
         cmocka_unit_test(test_moved_directory),
+        cmocka_unit_test(test_moved_mount),
         cmocka_unit_test(test_network),
         cmocka_unit_test(test_flow_domain),
         cmocka_unit_test(test_privilege),

@@ -24,6 +24,10 @@
  *                                  renames DIR/a to DIR/b, opens DIR/b/f 3
  *                                  times; renames it to DIR/b/g, opens that
  *                                  once
+ *   col_work mountmove DIR         in a new mount namespace: a tmpfs on
+ *                                  DIR/m, creates DIR/m/f and opens it once
+ *                                  more, moves the mount to DIR/n, opens
+ *                                  DIR/n/f
  *
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
@@ -43,6 +47,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -393,6 +398,34 @@ static int do_moved(const char *dir)
     return open_n(bg, 1);
 }
 
+/* A mount moved above a file this process keeps opening (the path changes,
+ * the dentry does not). */
+static int do_mountmove(const char *dir)
+{
+    char m[4096], n[4096], mf[4096], nf[4096];
+    snprintf(m, sizeof(m), "%s/m", dir);
+    snprintf(n, sizeof(n), "%s/n", dir);
+    snprintf(mf, sizeof(mf), "%s/m/f", dir);
+    snprintf(nf, sizeof(nf), "%s/n/f", dir);
+    if (unshare(CLONE_NEWNS) < 0)
+        return die("unshare");
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return die("make / private");
+    if (mkdir(m, 0700) < 0 || mkdir(n, 0700) < 0)
+        return die("mkdir");
+    if (mount("col_work", m, "tmpfs", 0, "size=64k") < 0)
+        return die("mount tmpfs");
+    int fd = open(mf, O_CREAT | O_WRONLY, 0600);
+    if (fd < 0)
+        return die(mf);
+    close(fd);
+    if (do_open(mf))
+        return 1;
+    if (mount(m, n, NULL, MS_MOVE, NULL) < 0)
+        return die("move mount");
+    return do_open(nf);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "open") == 0)
@@ -417,7 +450,10 @@ int main(int argc, char **argv)
         return do_symlink(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "moved") == 0)
         return do_moved(argv[2]);
-    fprintf(stderr, "usage: col_work "
-                    "open|loop|execloop|files|net|priv|tamper|relative|dns|symlink|moved ...\n");
+    if (argc >= 3 && strcmp(argv[1], "mountmove") == 0)
+        return do_mountmove(argv[2]);
+    fprintf(stderr,
+            "usage: col_work "
+            "open|loop|execloop|files|net|priv|tamper|relative|dns|symlink|moved|mountmove ...\n");
     return 2;
 }

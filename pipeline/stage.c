@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,15 @@ static void *trampoline(void *arg)
     char name[16];
     thread_name(wk, name);
     pthread_setname_np(pthread_self(), name);
+    /* Stage threads are consumers woken by the stage before them. SCHED_BATCH
+     * turns off wakeup preemption for them: on a busy core a woken stage
+     * waits for the thread that woke it to block or use its slice, then takes
+     * everything queued meanwhile in one go, instead of one context switch
+     * per item (measured by bench/pipeline on one core: about a third more
+     * alerts per second). On an idle core it runs at once, as before. */
+    struct sched_param sp = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
+        log_debug("stage %s: SCHED_BATCH refused; scheduling left as it is", wk->stage->name);
     log_debug("stage %s: thread %u started", wk->stage->name, wk->index);
     void *ret = wk->stage->fn(wk->stage->arg);
     log_debug("stage %s: thread %u returned", wk->stage->name, wk->index);

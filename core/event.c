@@ -337,6 +337,23 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
+/* Integers go in as raw JSON text: cJSON prints every number through
+ * sprintf("%1.15g") and reads it back to check (a measurable share of
+ * printing an alert), and a double cannot hold a 64-bit count exactly. */
+static void add_int(cJSON *o, const char *key, int64_t v)
+{
+    char buf[24], *p = buf + sizeof(buf);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    cJSON_AddRawToObject(o, key, p);
+}
+
 static void add_time(cJSON *o, const char *key, uint64_t ns)
 {
     char buf[MZ_RFC3339_LEN];
@@ -365,16 +382,16 @@ static const char *priv_name(uint32_t bit)
 static cJSON *process_to_json(const struct mz_process *p)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "pid", p->pid);
-    cJSON_AddNumberToObject(o, "ppid", p->ppid);
+    add_int(o, "pid", p->pid);
+    add_int(o, "ppid", p->ppid);
     cJSON_AddStringToObject(o, "comm", p->comm);
     add_str_or_null(o, "exe", p->exe);
     add_str_or_null(o, "args", p->args);
     if (p->cwd)
         cJSON_AddStringToObject(o, "cwd", p->cwd);
-    cJSON_AddNumberToObject(o, "uid", p->uid);
-    cJSON_AddNumberToObject(o, "gid", p->gid);
-    cJSON_AddNumberToObject(o, "euid", p->euid);
+    add_int(o, "uid", p->uid);
+    add_int(o, "gid", p->gid);
+    add_int(o, "euid", p->euid);
     add_str_or_null(o, "user", p->user);
     if (p->group)
         cJSON_AddStringToObject(o, "group", p->group);
@@ -385,7 +402,7 @@ static cJSON *process_to_json(const struct mz_process *p)
     if (p->exe_sha256)
         cJSON_AddStringToObject(o, "exe_sha256", p->exe_sha256);
     if (p->start_ns)
-        cJSON_AddNumberToObject(o, "start_ns", (double)p->start_ns);
+        add_int(o, "start_ns", (int64_t)p->start_ns);
     return o;
 }
 
@@ -393,7 +410,7 @@ static cJSON *endpoint_to_json(const char *addr, uint16_t port)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "addr", addr);
-    cJSON_AddNumberToObject(o, "port", port);
+    add_int(o, "port", port);
     return o;
 }
 
@@ -403,7 +420,7 @@ static void observation_fields(cJSON *o, const struct mz_observation *obs)
     cJSON_AddStringToObject(o, "kind", mz_obs_kind_name(obs->kind));
     add_time(o, "first_seen", obs->first_ns);
     add_time(o, "last_seen", obs->last_ns);
-    cJSON_AddNumberToObject(o, "count", (double)obs->count);
+    add_int(o, "count", (int64_t)obs->count);
     cJSON_AddItemToObject(o, "process", process_to_json(&obs->proc));
     switch (obs->kind) {
     case MZ_OBS_EXEC:
@@ -419,7 +436,7 @@ static void observation_fields(cJSON *o, const struct mz_observation *obs)
         const struct mz_flow *fl = &obs->flow;
         cJSON *f = cJSON_AddObjectToObject(o, "flow");
         cJSON_AddStringToObject(f, "proto", mz_proto_name(fl->proto));
-        cJSON_AddNumberToObject(f, "family", fl->family == AF_INET6 ? 6 : 4);
+        add_int(f, "family", fl->family == AF_INET6 ? 6 : 4);
         cJSON_AddStringToObject(f, "direction", NAME_OF(direction_names, fl->direction));
         cJSON_AddItemToObject(f, "local", endpoint_to_json(fl->local_addr, fl->local_port));
         cJSON_AddItemToObject(f, "remote", endpoint_to_json(fl->remote_addr, fl->remote_port));
@@ -432,7 +449,7 @@ static void observation_fields(cJSON *o, const struct mz_observation *obs)
     case MZ_OBS_PRIV: {
         cJSON *p = cJSON_AddObjectToObject(o, "priv");
         cJSON_AddItemToObject(p, "actions", bits_to_json(obs->priv.actions, priv_name));
-        cJSON_AddNumberToObject(p, "target", (double)obs->priv.target);
+        add_int(p, "target", (int64_t)obs->priv.target);
         break;
     }
     case MZ_OBS_TAMPER: {

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/event.h"
 
@@ -169,6 +171,58 @@ static void test_time_and_parsing(void **state)
     assert_int_equal(mz_parse_u64("-1", 100, &v), -EINVAL);
 }
 
+/* The per-thread cache of the formatted second: a second change, a step
+ * back and the first instant of a second all come out whole. */
+static void test_time_cache(void **state)
+{
+    (void)state;
+    char buf[MZ_RFC3339_LEN];
+    mz_format_rfc3339(1700000000999999999ull, buf);
+    assert_string_equal(buf, "2023-11-14T22:13:20.999999999Z");
+    mz_format_rfc3339(1700000001000000000ull, buf);
+    assert_string_equal(buf, "2023-11-14T22:13:21.000000000Z");
+    mz_format_rfc3339(1700000000000000007ull, buf);
+    assert_string_equal(buf, "2023-11-14T22:13:20.000000007Z");
+    mz_format_rfc3339(0, buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000000000Z");
+    mz_format_rfc3339(4102444800123000000ull, buf);
+    assert_string_equal(buf, "2100-01-01T00:00:00.123000000Z");
+}
+
+/* Ids from the per-thread pool: well formed, all distinct (past several
+ * refills), and a forked child does not repeat the ids its parent has yet to
+ * hand out. */
+static void test_random_ids(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static char ids[N][33];
+    for (int i = 0; i < N; i++) {
+        mz_random_id(ids[i]);
+        assert_int_equal(strlen(ids[i]), 32);
+        assert_int_equal(strspn(ids[i], "0123456789abcdef"), 32);
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(ids[i], ids[k]);
+    }
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char child[33];
+        mz_random_id(child);
+        _exit(write(p[1], child, 33) == 33 ? 0 : 1);
+    }
+    char child[33] = "", parent[33];
+    assert_int_equal(read(p[0], child, 33), 33);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    close(p[0]);
+    close(p[1]);
+    mz_random_id(parent);
+    assert_string_not_equal(child, parent);
+}
+
 static void test_buf_cap_is_an_error(void **state)
 {
     (void)state;
@@ -215,6 +269,8 @@ int main(void)
         cmocka_unit_test(test_flow_observation_round_trip),
         cmocka_unit_test(test_bad_fields_are_named),
         cmocka_unit_test(test_time_and_parsing),
+        cmocka_unit_test(test_time_cache),
+        cmocka_unit_test(test_random_ids),
         cmocka_unit_test(test_buf_cap_is_an_error),
         cmocka_unit_test(test_utf8_decode),
     };

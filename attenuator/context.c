@@ -30,9 +30,31 @@
 /* ------------------------------------------------------------------------ */
 /* redaction                                                                 */
 
+/* ASCII classes, as the C locale the daemon runs in has them, without a call
+ * per byte (the scan looks at every byte of every field of every alert). */
+static inline bool a_digit(unsigned char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static inline bool a_upper(unsigned char ch)
+{
+    return ch >= 'A' && ch <= 'Z';
+}
+
+static inline bool a_lower(unsigned char ch)
+{
+    return ch >= 'a' && ch <= 'z';
+}
+
+static inline bool a_alnum(unsigned char ch)
+{
+    return a_digit(ch) || a_upper(ch) || a_lower(ch);
+}
+
 static bool is_ident(unsigned char ch)
 {
-    return isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+    return a_alnum(ch) || ch == '_' || ch == '-' || ch == '.';
 }
 
 static bool is_space(unsigned char ch)
@@ -91,7 +113,8 @@ static bool secret_key_name(const char *k, size_t n)
         low[i] = (char)tolower((unsigned char)k[i]);
     low[n] = '\0';
     for (size_t i = 0; i < n && !any; i++) {
-        if (!strchr("pstkca", low[i]))
+        char c0 = low[i];
+        if (c0 != 'p' && c0 != 's' && c0 != 't' && c0 != 'k' && c0 != 'c' && c0 != 'a')
             continue;
         for (size_t r = 0; r < MZ_ARRAY_SIZE(roots) && !any; r++)
             any = low[i] == roots[r][0] && strncmp(low + i, roots[r], strlen(roots[r])) == 0;
@@ -110,10 +133,18 @@ static bool secret_key_name(const char *k, size_t n)
     return false;
 }
 
+static inline bool in_set(char ch, const char *set)
+{
+    for (; *set; set++)
+        if (*set == ch)
+            return true;
+    return false;
+}
+
 static size_t run_of(const char *s, size_t len, size_t i, const char *extra)
 {
     size_t j = i;
-    while (j < len && (isalnum((unsigned char)s[j]) || (s[j] && strchr(extra, s[j]))))
+    while (j < len && (a_alnum((unsigned char)s[j]) || in_set(s[j], extra)))
         j++;
     return j - i;
 }
@@ -178,9 +209,9 @@ static size_t token_shape(const char *s, size_t len, size_t i)
         if (j >= 32) {
             for (size_t k = i; k < i + j; k++) {
                 unsigned char ch = (unsigned char)s[k];
-                up |= isupper(ch) != 0;
-                lo |= islower(ch) != 0;
-                dig |= isdigit(ch) != 0;
+                up |= a_upper(ch);
+                lo |= a_lower(ch);
+                dig |= a_digit(ch);
             }
             if (up && lo && dig && (i + j >= len || s[i + j] != '/'))
                 return j;
@@ -206,17 +237,37 @@ struct redactor {
     int err;
     bool mysql_like;
     bool sshpass;
+    /* input copied as is, not yet appended: s[run_from, run_to) */
+    size_t run_from, run_to;
 };
 
+static void flush_run(struct redactor *r)
+{
+    if (!r->err && r->run_to > r->run_from)
+        r->err = mz_buf_append(r->out, r->s + r->run_from, r->run_to - r->run_from);
+    r->run_from = r->run_to = 0;
+}
+
+/* Copies n bytes of the input at p: adjacent copies become one append. */
 static void emit(struct redactor *r, const char *p, size_t n)
 {
-    if (!r->err && n)
-        r->err = mz_buf_append(r->out, p, n);
+    if (!n)
+        return;
+    size_t at = (size_t)(p - r->s);
+    if (r->run_to > r->run_from && at == r->run_to) {
+        r->run_to += n;
+        return;
+    }
+    flush_run(r);
+    r->run_from = at;
+    r->run_to = at + n;
 }
 
 static void emit_redacted(struct redactor *r)
 {
-    emit(r, ATT_REDACTED, sizeof(ATT_REDACTED) - 1);
+    flush_run(r);
+    if (!r->err)
+        r->err = mz_buf_append(r->out, ATT_REDACTED, sizeof(ATT_REDACTED) - 1);
     r->count++;
 }
 
@@ -401,9 +452,9 @@ int att_redact(const char *s, size_t len, struct mz_buf *out)
             }
             continue;
         }
-        if (i == 0 || !isalnum((unsigned char)s[i - 1])) {
+        if (i == 0 || !a_alnum((unsigned char)s[i - 1])) {
             unsigned char ch = (unsigned char)s[i];
-            if ((isalnum(ch) || ch == '-' || ch == '_') &&
+            if ((a_alnum(ch) || ch == '-' || ch == '_') &&
                 (i == 0 || (s[i - 1] != '_' && !(s[i - 1] == '-' && ch == '-')))) {
                 size_t n = at_word(&r, i);
                 if (n != i) {
@@ -415,6 +466,7 @@ int att_redact(const char *s, size_t len, struct mz_buf *out)
         emit(&r, s + i, 1);
         i++;
     }
+    flush_run(&r);
     if (r.err)
         return r.err;
     return r.count;

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -329,49 +331,179 @@ static const char *const direction_names[] = {"unknown", "egress", "ingress"};
 
 /* --- to JSON ----------------------------------------------------------------- */
 
-static void add_str_or_null(cJSON *o, const char *key, const char *v)
+/* The JSON forms are written straight into a buffer, in one pass, with no
+ * tree and no allocation per field: printing alerts is the daemon's busiest
+ * path. The text is byte for byte what cJSON_PrintUnformatted gives for the
+ * same document (the same escapes and number forms); the cJSON forms parse
+ * it. */
+struct jw {
+    struct mz_buf *b;
+    int err;
+    bool comma; /* the current object or array has a member already */
+};
+
+static void jw_raw(struct jw *w, const char *s, size_t n)
 {
-    if (v)
-        cJSON_AddStringToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
+    if (!w->err && n)
+        w->err = mz_buf_append(w->b, s, n);
 }
 
-/* Integers go in as raw JSON text: cJSON prints every number through
- * sprintf("%1.15g") and reads it back to check (a measurable share of
- * printing an alert), and a double cannot hold a 64-bit count exactly. */
-static void add_int(cJSON *o, const char *key, int64_t v)
+static void jw_sep(struct jw *w)
+{
+    if (w->comma)
+        jw_raw(w, ",", 1);
+    w->comma = true;
+}
+
+/* A JSON string, escaped as cJSON does: the two-character escapes, \u00xx
+ * for the other control characters, every other byte as it is. */
+static void jw_quoted(struct jw *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    jw_raw(w, "\"", 1);
+    for (;;) {
+        const unsigned char *run = p;
+        while (*p >= 32 && *p != '"' && *p != '\\')
+            p++;
+        jw_raw(w, (const char *)run, (size_t)(p - run));
+        if (!*p)
+            break;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (*p) {
+        case '"':
+        case '\\':
+            esc[1] = (char)*p;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            n = 6;
+            break;
+        }
+        jw_raw(w, esc, n);
+        p++;
+    }
+    jw_raw(w, "\"", 1);
+}
+
+/* The member's key (or, with key NULL, an array element's separator). */
+static void jw_key(struct jw *w, const char *key)
+{
+    jw_sep(w);
+    if (key) {
+        jw_quoted(w, key);
+        jw_raw(w, ":", 1);
+    }
+}
+
+static void jw_open(struct jw *w, const char *key, char bracket)
+{
+    jw_key(w, key);
+    jw_raw(w, &bracket, 1);
+    w->comma = false;
+}
+
+static void jw_close(struct jw *w, char bracket)
+{
+    jw_raw(w, &bracket, 1);
+    w->comma = true;
+}
+
+static void jw_str(struct jw *w, const char *key, const char *v)
+{
+    jw_key(w, key);
+    jw_quoted(w, v);
+}
+
+static void jw_str_or_null(struct jw *w, const char *key, const char *v)
+{
+    if (v) {
+        jw_str(w, key, v);
+    } else {
+        jw_key(w, key);
+        jw_raw(w, "null", 4);
+    }
+}
+
+static void jw_bool(struct jw *w, const char *key, bool v)
+{
+    jw_key(w, key);
+    jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void jw_int(struct jw *w, const char *key, int64_t v)
 {
     char buf[24], *p = buf + sizeof(buf);
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    *--p = '\0';
     do {
         *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u);
     if (v < 0)
         *--p = '-';
-    cJSON_AddRawToObject(o, key, p);
+    jw_key(w, key);
+    jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-static void add_time(cJSON *o, const char *key, uint64_t ns)
+/* A double as cJSON prints one: an int when it is one, else the shortest
+ * of %1.15g and %1.17g that reads back the same. */
+static void jw_num(struct jw *w, const char *key, double d)
+{
+    char buf[32];
+    int iv = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+    if (isnan(d) || isinf(d)) {
+        snprintf(buf, sizeof(buf), "null");
+    } else if (d == (double)iv) {
+        snprintf(buf, sizeof(buf), "%d", iv);
+    } else {
+        snprintf(buf, sizeof(buf), "%1.15g", d);
+        double back = strtod(buf, NULL);
+        double big = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
+        if (!(fabs(back - d) <= big * DBL_EPSILON))
+            snprintf(buf, sizeof(buf), "%1.17g", d);
+    }
+    jw_key(w, key);
+    jw_raw(w, buf, strlen(buf));
+}
+
+static void jw_time(struct jw *w, const char *key, uint64_t ns)
 {
     char buf[MZ_RFC3339_LEN];
     mz_format_rfc3339(ns, buf);
-    cJSON_AddStringToObject(o, key, buf);
+    jw_str(w, key, buf);
 }
 
-static cJSON *bits_to_json(uint32_t bits, const char *(*name)(uint32_t))
+static void jw_bits(struct jw *w, const char *key, uint32_t bits, const char *(*name)(uint32_t))
 {
-    cJSON *arr = cJSON_CreateArray();
+    jw_open(w, key, '[');
     for (uint32_t b = 0; b < 32; b++) {
         if (bits & (1u << b)) {
             const char *n = name(1u << b);
             if (n)
-                cJSON_AddItemToArray(arr, cJSON_CreateString(n));
+                jw_str(w, NULL, n);
         }
     }
-    return arr;
+    jw_close(w, ']');
 }
 
 static const char *priv_name(uint32_t bit)
@@ -379,120 +511,105 @@ static const char *priv_name(uint32_t bit)
     return bit_name(priv_action_names, MZ_ARRAY_SIZE(priv_action_names), bit);
 }
 
-static cJSON *process_to_json(const struct mz_process *p)
+static void jw_process(struct jw *w, const struct mz_process *p)
 {
-    cJSON *o = cJSON_CreateObject();
-    add_int(o, "pid", p->pid);
-    add_int(o, "ppid", p->ppid);
-    cJSON_AddStringToObject(o, "comm", p->comm);
-    add_str_or_null(o, "exe", p->exe);
-    add_str_or_null(o, "args", p->args);
+    jw_open(w, "process", '{');
+    jw_int(w, "pid", p->pid);
+    jw_int(w, "ppid", p->ppid);
+    jw_str(w, "comm", p->comm);
+    jw_str_or_null(w, "exe", p->exe);
+    jw_str_or_null(w, "args", p->args);
     if (p->cwd)
-        cJSON_AddStringToObject(o, "cwd", p->cwd);
-    add_int(o, "uid", p->uid);
-    add_int(o, "gid", p->gid);
-    add_int(o, "euid", p->euid);
-    add_str_or_null(o, "user", p->user);
+        jw_str(w, "cwd", p->cwd);
+    jw_int(w, "uid", p->uid);
+    jw_int(w, "gid", p->gid);
+    jw_int(w, "euid", p->euid);
+    jw_str_or_null(w, "user", p->user);
     if (p->group)
-        cJSON_AddStringToObject(o, "group", p->group);
-    cJSON *anc = cJSON_AddArrayToObject(o, "ancestry");
+        jw_str(w, "group", p->group);
+    jw_open(w, "ancestry", '[');
     for (size_t i = 0; i < p->n_ancestry; i++)
-        cJSON_AddItemToArray(anc, cJSON_CreateString(p->ancestry[i] ? p->ancestry[i] : ""));
-    add_str_or_null(o, "container", p->container);
+        jw_str(w, NULL, p->ancestry[i] ? p->ancestry[i] : "");
+    jw_close(w, ']');
+    jw_str_or_null(w, "container", p->container);
     if (p->exe_sha256)
-        cJSON_AddStringToObject(o, "exe_sha256", p->exe_sha256);
+        jw_str(w, "exe_sha256", p->exe_sha256);
     if (p->start_ns)
-        add_int(o, "start_ns", (int64_t)p->start_ns);
-    return o;
+        jw_int(w, "start_ns", (int64_t)p->start_ns);
+    jw_close(w, '}');
 }
 
-static cJSON *endpoint_to_json(const char *addr, uint16_t port)
+static void jw_endpoint(struct jw *w, const char *key, const char *addr, uint16_t port)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "addr", addr);
-    add_int(o, "port", port);
-    return o;
+    jw_open(w, key, '{');
+    jw_str(w, "addr", addr);
+    jw_int(w, "port", port);
+    jw_close(w, '}');
 }
 
-/* Adds kind, times, count, process and the artifact of obs to o. */
-static void observation_fields(cJSON *o, const struct mz_observation *obs)
+/* kind, times, count, process and the artifact of obs. */
+static void jw_observation_fields(struct jw *w, const struct mz_observation *obs)
 {
-    cJSON_AddStringToObject(o, "kind", mz_obs_kind_name(obs->kind));
-    add_time(o, "first_seen", obs->first_ns);
-    add_time(o, "last_seen", obs->last_ns);
-    add_int(o, "count", (int64_t)obs->count);
-    cJSON_AddItemToObject(o, "process", process_to_json(&obs->proc));
+    jw_str(w, "kind", mz_obs_kind_name(obs->kind));
+    jw_time(w, "first_seen", obs->first_ns);
+    jw_time(w, "last_seen", obs->last_ns);
+    jw_int(w, "count", (int64_t)obs->count);
+    jw_process(w, &obs->proc);
     switch (obs->kind) {
     case MZ_OBS_EXEC:
-    case MZ_OBS_FILE: {
-        cJSON *f = cJSON_AddObjectToObject(o, "file");
-        add_str_or_null(f, "path", obs->file.path);
+    case MZ_OBS_FILE:
+        jw_open(w, "file", '{');
+        jw_str_or_null(w, "path", obs->file.path);
         if (obs->file.path2)
-            cJSON_AddStringToObject(f, "path2", obs->file.path2);
-        cJSON_AddItemToObject(f, "actions", bits_to_json(obs->file.actions, mz_file_action_name));
+            jw_str(w, "path2", obs->file.path2);
+        jw_bits(w, "actions", obs->file.actions, mz_file_action_name);
+        jw_close(w, '}');
         break;
-    }
     case MZ_OBS_FLOW: {
         const struct mz_flow *fl = &obs->flow;
-        cJSON *f = cJSON_AddObjectToObject(o, "flow");
-        cJSON_AddStringToObject(f, "proto", mz_proto_name(fl->proto));
-        add_int(f, "family", fl->family == AF_INET6 ? 6 : 4);
-        cJSON_AddStringToObject(f, "direction", NAME_OF(direction_names, fl->direction));
-        cJSON_AddItemToObject(f, "local", endpoint_to_json(fl->local_addr, fl->local_port));
-        cJSON_AddItemToObject(f, "remote", endpoint_to_json(fl->remote_addr, fl->remote_port));
-        add_str_or_null(f, "domain", fl->domain);
-        cJSON_AddItemToObject(f, "actions", bits_to_json(fl->actions, mz_flow_action_name));
+        jw_open(w, "flow", '{');
+        jw_str(w, "proto", mz_proto_name(fl->proto));
+        jw_int(w, "family", fl->family == AF_INET6 ? 6 : 4);
+        jw_str(w, "direction", NAME_OF(direction_names, fl->direction));
+        jw_endpoint(w, "local", fl->local_addr, fl->local_port);
+        jw_endpoint(w, "remote", fl->remote_addr, fl->remote_port);
+        jw_str_or_null(w, "domain", fl->domain);
+        jw_bits(w, "actions", fl->actions, mz_flow_action_name);
+        jw_close(w, '}');
         if (fl->domain)
-            cJSON_AddStringToObject(o, "domain", fl->domain);
+            jw_str(w, "domain", fl->domain);
         break;
     }
-    case MZ_OBS_PRIV: {
-        cJSON *p = cJSON_AddObjectToObject(o, "priv");
-        cJSON_AddItemToObject(p, "actions", bits_to_json(obs->priv.actions, priv_name));
-        add_int(p, "target", (int64_t)obs->priv.target);
+    case MZ_OBS_PRIV:
+        jw_open(w, "priv", '{');
+        jw_bits(w, "actions", obs->priv.actions, priv_name);
+        jw_int(w, "target", (int64_t)obs->priv.target);
+        jw_close(w, '}');
         break;
-    }
-    case MZ_OBS_TAMPER: {
-        cJSON *t = cJSON_AddObjectToObject(o, "tamper");
-        cJSON_AddStringToObject(t, "kind", NAME_OF(tamper_names, obs->tamper.kind));
-        add_str_or_null(t, "detail", obs->tamper.detail);
+    case MZ_OBS_TAMPER:
+        jw_open(w, "tamper", '{');
+        jw_str(w, "kind", NAME_OF(tamper_names, obs->tamper.kind));
+        jw_str_or_null(w, "detail", obs->tamper.detail);
+        jw_close(w, '}');
         break;
-    }
     default:
         break;
     }
 }
 
-cJSON *mz_observation_to_json(const struct mz_observation *obs)
+static void jw_recipe(struct jw *w, const struct mz_recipe_ref *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    add_time(o, "time", obs->last_ns);
-    observation_fields(o, obs);
-    return o;
-}
-
-static cJSON *recipe_to_json(const struct mz_recipe_ref *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    add_str_or_null(o, "id", r->id);
-    add_str_or_null(o, "name", r->name);
-    cJSON_AddStringToObject(o, "importance", mz_importance_name(r->importance));
-    add_str_or_null(o, "tactic", r->tactic);
-    add_str_or_null(o, "technique", r->technique);
+    jw_open(w, "recipe", '{');
+    jw_str_or_null(w, "id", r->id);
+    jw_str_or_null(w, "name", r->name);
+    jw_str(w, "importance", mz_importance_name(r->importance));
+    jw_str_or_null(w, "tactic", r->tactic);
+    jw_str_or_null(w, "technique", r->technique);
     if (r->mechanism)
-        cJSON_AddStringToObject(o, "mechanism", r->mechanism);
+        jw_str(w, "mechanism", r->mechanism);
     if (r->description)
-        cJSON_AddStringToObject(o, "description", r->description);
-    return o;
-}
-
-cJSON *mz_detection_to_json(const struct mz_detection *det)
-{
-    cJSON *o = cJSON_CreateObject();
-    add_time(o, "time", det->time_ns);
-    cJSON_AddItemToObject(o, "recipe", recipe_to_json(&det->recipe));
-    observation_fields(o, &det->obs);
-    return o;
+        jw_str(w, "description", r->description);
+    jw_close(w, '}');
 }
 
 static double round3(double v)
@@ -500,44 +617,109 @@ static double round3(double v)
     return floor(v * 1000.0 + 0.5) / 1000.0;
 }
 
-static cJSON *attenuation_to_json(const struct mz_attenuation *a)
+static void jw_attenuation(struct jw *w, const struct mz_attenuation *a)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", mz_att_status_name(a->status));
+    jw_open(w, "attenuation", '{');
+    jw_str(w, "status", mz_att_status_name(a->status));
     if (a->verdict != MZ_VERDICT_NONE) {
-        cJSON_AddStringToObject(o, "verdict", mz_verdict_name(a->verdict));
-        cJSON_AddNumberToObject(o, "confidence", round3(a->confidence));
+        jw_str(w, "verdict", mz_verdict_name(a->verdict));
+        jw_num(w, "confidence", round3(a->confidence));
         if (a->severity[0])
-            cJSON_AddStringToObject(o, "severity", a->severity);
+            jw_str(w, "severity", a->severity);
     }
     if (a->model)
-        cJSON_AddStringToObject(o, "model", a->model);
+        jw_str(w, "model", a->model);
     if (a->status != MZ_ATT_NONE) {
-        cJSON_AddBoolToObject(o, "cache_hit", a->cache_hit);
-        cJSON_AddNumberToObject(o, "latency_ms", round3(a->latency_ms));
+        jw_bool(w, "cache_hit", a->cache_hit);
+        jw_num(w, "latency_ms", round3(a->latency_ms));
     }
     if (a->reason)
-        cJSON_AddStringToObject(o, "reason", a->reason);
+        jw_str(w, "reason", a->reason);
     if (a->why)
-        cJSON_AddStringToObject(o, "why", a->why);
+        jw_str(w, "why", a->why);
     if (a->injection_suspected)
-        cJSON_AddBoolToObject(o, "injection_suspected", true);
+        jw_bool(w, "injection_suspected", true);
     if (a->withheld)
-        cJSON_AddBoolToObject(o, "withheld", true);
-    return o;
+        jw_bool(w, "withheld", true);
+    jw_close(w, '}');
+}
+
+int mz_observation_json(const struct mz_observation *obs, struct mz_buf *out)
+{
+    struct jw w = {.b = out};
+    jw_open(&w, NULL, '{');
+    jw_time(&w, "time", obs->last_ns);
+    jw_observation_fields(&w, obs);
+    jw_close(&w, '}');
+    return w.err;
+}
+
+int mz_detection_json(const struct mz_detection *det, struct mz_buf *out)
+{
+    struct jw w = {.b = out};
+    jw_open(&w, NULL, '{');
+    jw_time(&w, "time", det->time_ns);
+    jw_recipe(&w, &det->recipe);
+    jw_observation_fields(&w, &det->obs);
+    jw_close(&w, '}');
+    return w.err;
+}
+
+int mz_alert_json(const struct mz_alert *alert, struct mz_buf *out)
+{
+    struct jw w = {.b = out};
+    jw_open(&w, NULL, '{');
+    jw_str(&w, "id", alert->id);
+    jw_time(&w, "time", alert->time_ns);
+    jw_str_or_null(&w, "host", alert->host);
+    jw_recipe(&w, &alert->det.recipe);
+    jw_time(&w, "detected_at", alert->det.time_ns);
+    jw_observation_fields(&w, &alert->det.obs);
+    jw_attenuation(&w, &alert->att);
+    jw_close(&w, '}');
+    return w.err;
+}
+
+/* The cJSON forms: the text above, parsed. */
+static cJSON *parsed(int (*write)(const void *, struct mz_buf *), const void *x)
+{
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    cJSON *j = write(x, &b) == 0 && b.data ? cJSON_Parse(b.data) : NULL;
+    mz_buf_free(&b);
+    if (!j)
+        abort(); /* only on OOM: the text is JSON by construction */
+    return j;
+}
+
+static int write_obs(const void *x, struct mz_buf *b)
+{
+    return mz_observation_json(x, b);
+}
+
+static int write_det(const void *x, struct mz_buf *b)
+{
+    return mz_detection_json(x, b);
+}
+
+static int write_alert(const void *x, struct mz_buf *b)
+{
+    return mz_alert_json(x, b);
+}
+
+cJSON *mz_observation_to_json(const struct mz_observation *obs)
+{
+    return parsed(write_obs, obs);
+}
+
+cJSON *mz_detection_to_json(const struct mz_detection *det)
+{
+    return parsed(write_det, det);
 }
 
 cJSON *mz_alert_to_json(const struct mz_alert *alert)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", alert->id);
-    add_time(o, "time", alert->time_ns);
-    add_str_or_null(o, "host", alert->host);
-    cJSON_AddItemToObject(o, "recipe", recipe_to_json(&alert->det.recipe));
-    add_time(o, "detected_at", alert->det.time_ns);
-    observation_fields(o, &alert->det.obs);
-    cJSON_AddItemToObject(o, "attenuation", attenuation_to_json(&alert->att));
-    return o;
+    return parsed(write_alert, alert);
 }
 
 /* --- from JSON ----------------------------------------------------------------- */

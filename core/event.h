@@ -205,7 +205,13 @@ int mz_flow_action_parse(const char *s, uint32_t *bit);
 const char *mz_proto_name(uint8_t proto);
 
 /* --- JSON ------------------------------------------------------------------- */
-/* New cJSON objects, owned by the caller. */
+/* Appends the JSON form (one object, no newline) to out. 0, or -E2BIG when
+ * out's cap is reached (MZ_JSON_MAX holds any alert). */
+#define MZ_JSON_MAX (8u << 20)
+int mz_observation_json(const struct mz_observation *obs, struct mz_buf *out) MZ_MUST_CHECK;
+int mz_detection_json(const struct mz_detection *det, struct mz_buf *out) MZ_MUST_CHECK;
+int mz_alert_json(const struct mz_alert *alert, struct mz_buf *out) MZ_MUST_CHECK;
+/* The same, as new cJSON objects owned by the caller. */
 struct cJSON *mz_observation_to_json(const struct mz_observation *obs);
 struct cJSON *mz_detection_to_json(const struct mz_detection *det);
 struct cJSON *mz_alert_to_json(const struct mz_alert *alert);

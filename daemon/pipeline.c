@@ -66,14 +66,13 @@ int mz_pipeline_match(struct mz_pipeline *p, const struct mz_observation *obs)
 /* --observations: an observation printed as a JSON line, no detection. */
 static void print_observation(const struct mz_observation *obs)
 {
-    cJSON *j = mz_observation_to_json(obs);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (s) {
-        fputs(s, stdout);
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    if (mz_observation_json(obs, &b) == 0 && b.data) {
+        fputs(b.data, stdout);
         fputc('\n', stdout);
-        free(s);
     }
+    mz_buf_free(&b);
 }
 
 static void detect_one(struct mz_pipeline *p, struct mz_observation *obs)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -223,6 +224,60 @@ static void test_random_ids(void **state)
     assert_string_not_equal(child, parent);
 }
 
+/* The direct JSON writer prints what cJSON prints: every byte value in a
+ * string (escapes), numbers of every form, and a whole alert is in cJSON's
+ * canonical form (parsing and printing it again gives the same text). */
+static void test_json_text_is_cjson_text(void **state)
+{
+    (void)state;
+    struct mz_detection *d = sample_detection();
+    struct mz_alert *a = mz_alert_new(d, "h1");
+    /* every byte 1..255 in the fields that carry attacker-chosen text */
+    char all[256];
+    for (int i = 1; i < 256; i++)
+        all[i - 1] = (char)i;
+    all[255] = 0;
+    free(a->det.obs.proc.args);
+    a->det.obs.proc.args = mz_strdup(all);
+    free(a->det.obs.file.path);
+    a->det.obs.file.path = mz_strdup("/tmp/\"quoted\"\\back\tslash\x7f\xc3\xa9");
+    a->att.status = MZ_ATT_CACHED;
+    a->att.verdict = MZ_VERDICT_FALSE_POSITIVE;
+    const double nums[] = {0.0, 1.0, 0.9, 0.123, 1e-7, 123456.789, 2.5e10, -3.25, 1.0 / 3.0};
+    for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+        a->att.confidence = nums[k];
+        a->att.latency_ms = nums[k] * 7.0;
+        struct mz_buf b;
+        mz_buf_init(&b, MZ_JSON_MAX);
+        assert_int_equal(mz_alert_json(a, &b), 0);
+        cJSON *j = cJSON_Parse(b.data);
+        assert_non_null(j);
+        char *again = cJSON_PrintUnformatted(j);
+        assert_string_equal(b.data, again);
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "args")->valuestring, all);
+        free(again);
+        cJSON_Delete(j);
+        mz_buf_free(&b);
+    }
+    /* a string alone, against cJSON's own printing of it */
+    cJSON *str = cJSON_CreateString(all);
+    char *want = cJSON_PrintUnformatted(str);
+    struct mz_observation *o = mz_observation_new(MZ_OBS_FILE);
+    o->file.path = mz_strdup(all);
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    assert_int_equal(mz_observation_json(o, &b), 0);
+    char needle[1200];
+    snprintf(needle, sizeof(needle), "\"path\":%s", want);
+    assert_non_null(strstr(b.data, needle));
+    mz_buf_free(&b);
+    mz_observation_free(o);
+    free(want);
+    cJSON_Delete(str);
+    mz_alert_free(a);
+}
+
 static void test_buf_cap_is_an_error(void **state)
 {
     (void)state;
@@ -270,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_bad_fields_are_named),
         cmocka_unit_test(test_time_and_parsing),
         cmocka_unit_test(test_time_cache),
+        cmocka_unit_test(test_json_text_is_cjson_text),
         cmocka_unit_test(test_random_ids),
         cmocka_unit_test(test_buf_cap_is_an_error),
         cmocka_unit_test(test_utf8_decode),

@@ -465,13 +465,48 @@ static void jw_int(struct jw *w, const char *key, int64_t v)
     jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
+/* A value of at most three decimals (as round3 leaves them) below 1e9, as
+ * %1.15g prints it: the integer part, then the decimals without trailing
+ * zeros. 0 when v is not such a value. */
+static size_t milli_text(double v, char *out)
+{
+    double a = fabs(v), m = floor(a * 1000.0 + 0.5);
+    if (!(a < 1e9) || a < 0.001 || m / 1000.0 != a)
+        return 0;
+    uint64_t k = (uint64_t)m, ip = k / 1000;
+    unsigned frac = (unsigned)(k % 1000);
+    char tmp[32], *p = tmp + sizeof(tmp);
+    if (frac) {
+        char d[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                     (char)('0' + frac % 10)};
+        size_t nd = 3;
+        while (d[nd - 1] == '0')
+            nd--;
+        p -= nd;
+        memcpy(p, d, nd);
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(out, p, n);
+    out[n] = 0;
+    return n;
+}
+
 /* A double as cJSON prints one: an int when it is one, else the shortest
  * of %1.15g and %1.17g that reads back the same. */
 static void jw_num(struct jw *w, const char *key, double d)
 {
     char buf[32];
     int iv = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
-    if (isnan(d) || isinf(d)) {
+    if (d != (double)iv && milli_text(d, buf)) {
+        /* the common case (confidence, latency_ms), without printf */
+    } else if (isnan(d) || isinf(d)) {
         snprintf(buf, sizeof(buf), "null");
     } else if (d == (double)iv) {
         snprintf(buf, sizeof(buf), "%d", iv);
@@ -668,6 +703,7 @@ int mz_detection_json(const struct mz_detection *det, struct mz_buf *out)
 int mz_alert_json(const struct mz_alert *alert, struct mz_buf *out)
 {
     struct jw w = {.b = out};
+    w.err = mz_buf_reserve(out, 2048); /* most alerts fit */
     jw_open(&w, NULL, '{');
     jw_str(&w, "id", alert->id);
     jw_time(&w, "time", alert->time_ns);

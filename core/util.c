@@ -403,6 +403,11 @@ static int buf_reserve(struct mz_buf *b, size_t extra)
     return 0;
 }
 
+int mz_buf_reserve(struct mz_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 int mz_buf_append(struct mz_buf *b, const void *data, size_t len)
 {
     int r = buf_reserve(b, len);

@@ -59,6 +59,9 @@ struct mz_buf {
     size_t cap; /* the most it may hold, NUL excluded */
 };
 void mz_buf_init(struct mz_buf *b, size_t cap);
+/* Makes room for extra more bytes (an allocation up front instead of
+ * several as appends grow it); -E2BIG past the cap. */
+int mz_buf_reserve(struct mz_buf *b, size_t extra) MZ_MUST_CHECK;
 /* Appends; -E2BIG (and nothing appended) when the cap would be passed. */
 int mz_buf_append(struct mz_buf *b, const void *data, size_t len) MZ_MUST_CHECK;
 int mz_buf_appendf(struct mz_buf *b, const char *fmt, ...) MZ_MUST_CHECK

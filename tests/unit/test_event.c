@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,23 @@ static void test_json_text_is_cjson_text(void **state)
             cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "args")->valuestring, all);
         free(again);
         cJSON_Delete(j);
+        mz_buf_free(&b);
+    }
+    /* the numbers' fast path, against cJSON's own printing of the same
+     * values: every thousandth up to 100, and a spread up to 1e10 */
+    for (int64_t k = -2000; k < 100000 + 400; k++) {
+        double v = k < 100000 ? (double)k / 1000.0 : (double)((k - 100000) * 33333331) / 1000.0;
+        a->att.confidence = v;
+        struct mz_buf b;
+        mz_buf_init(&b, MZ_JSON_MAX);
+        assert_int_equal(mz_alert_json(a, &b), 0);
+        cJSON *num = cJSON_CreateNumber(floor(v * 1000.0 + 0.5) / 1000.0);
+        char *want = cJSON_PrintUnformatted(num), needle[64];
+        snprintf(needle, sizeof(needle), "\"confidence\":%s,", want);
+        if (!strstr(b.data, needle))
+            fail_msg("confidence %.17g: want %s in %.200s", v, needle, strstr(b.data, "\"conf"));
+        free(want);
+        cJSON_Delete(num);
         mz_buf_free(&b);
     }
     /* a string alone, against cJSON's own printing of it */

@@ -503,11 +503,14 @@ static size_t milli_text(double v, char *out)
 static void jw_num(struct jw *w, const char *key, double d)
 {
     char buf[32];
+    if (isnan(d) || isinf(d)) {
+        jw_key(w, key);
+        jw_raw(w, "null", 4);
+        return;
+    }
     int iv = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
     if (d != (double)iv && milli_text(d, buf)) {
         /* the common case (confidence, latency_ms), without printf */
-    } else if (isnan(d) || isinf(d)) {
-        snprintf(buf, sizeof(buf), "null");
     } else if (d == (double)iv) {
         snprintf(buf, sizeof(buf), "%d", iv);
     } else {

@@ -244,7 +244,8 @@ static void test_json_text_is_cjson_text(void **state)
     a->det.obs.file.path = mz_strdup("/tmp/\"quoted\"\\back\tslash\x7f\xc3\xa9");
     a->att.status = MZ_ATT_CACHED;
     a->att.verdict = MZ_VERDICT_FALSE_POSITIVE;
-    const double nums[] = {0.0, 1.0, 0.9, 0.123, 1e-7, 123456.789, 2.5e10, -3.25, 1.0 / 3.0};
+    const double nums[] = {0.0,    1.0,   0.9,       0.123, 1e-7,    123456.789,
+                           2.5e10, -3.25, 1.0 / 3.0, NAN,   INFINITY};
     for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
         a->att.confidence = nums[k];
         a->att.latency_ms = nums[k] * 7.0;

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,19 +473,77 @@ int att_redact(const char *s, size_t len, struct mz_buf *out)
     return r.count;
 }
 
-char *att_redact_dup(const char *s)
+static char *redact_fresh(const char *s, size_t n)
 {
     struct mz_buf b;
-    size_t n;
-    if (!s)
-        return NULL;
-    n = strlen(s);
     mz_buf_init(&b, 2 * n + 256);
     if (att_redact(s, n, &b) < 0) { /* cannot happen with this cap */
         mz_buf_free(&b);
         return mz_strdup(ATT_REDACTED);
     }
     return mz_buf_take(&b);
+}
+
+/* Redaction is a function of its input alone, and the same executables,
+ * command lines and paths come back alert after alert: each thread keeps
+ * its last results in a small direct-mapped memo (inputs of at most
+ * MEMO_MAX bytes, so at most MEMO_SLOTS * 3 * MEMO_MAX bytes a thread),
+ * freed when the thread ends. */
+#define MEMO_SLOTS 256
+#define MEMO_MAX   512
+struct memo_slot {
+    size_t n;
+    char *in;
+    char *out;
+};
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_free(void *p)
+{
+    struct memo_slot *m = p;
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        free(m[i].in);
+        free(m[i].out);
+    }
+    free(m);
+}
+
+static void memo_init(void)
+{
+    if (pthread_key_create(&memo_key, memo_free) != 0)
+        abort();
+}
+
+char *att_redact_dup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n > MEMO_MAX)
+        return redact_fresh(s, n);
+    pthread_once(&memo_once, memo_init);
+    struct memo_slot *m = pthread_getspecific(memo_key);
+    if (!m) {
+        m = mz_calloc(MEMO_SLOTS, sizeof(*m));
+        if (pthread_setspecific(memo_key, m) != 0) {
+            free(m);
+            return redact_fresh(s, n);
+        }
+    }
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: picks the slot only */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    struct memo_slot *e = &m[(h ^ (h >> 32)) % MEMO_SLOTS];
+    if (e->in && e->n == n && memcmp(e->in, s, n) == 0)
+        return mz_strdup(e->out);
+    char *out = redact_fresh(s, n);
+    free(e->in);
+    free(e->out);
+    e->n = n;
+    e->in = mz_strdup(s);
+    e->out = mz_strdup(out);
+    return out;
 }
 
 /* ------------------------------------------------------------------------ */

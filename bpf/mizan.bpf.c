@@ -731,6 +731,45 @@ __noinline int mz_task_ensure(__u64 key, struct scratch *s)
 
 /* ---- records --------------------------------------------------------------- */
 
+/* Inserts a new link k (made under generation gen) from the scratch; when
+ * another CPU created it meanwhile, counts this action there instead. The
+ * caller has stored its file records and made sure of its task. */
+static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k, __u32 actions,
+                                       __u64 key2, __u64 file_key, __u32 epoch, __u32 gen)
+{
+    __u64 now = bpf_ktime_get_boot_ns();
+    __u64 jnow = bpf_jiffies64();
+    struct mz_link_val *v = &s->link;
+    v->first_ns = now;
+    v->last_ns = now;
+    v->first_jiffies = jnow;
+    v->last_jiffies = jnow;
+    v->count = 1;
+    v->path2_key = key2;
+    v->actions = actions;
+    v->file_key = file_key;
+    v->gen = gen;
+    v->created_gen = gen;
+    v->tgid = bpf_get_current_pid_tgid() >> 32;
+    v->epoch = epoch;
+    long err = bpf_map_update_elem(&links, k, v, BPF_NOEXIST);
+    if (err == 0) {
+        CREATED(MZ_MAP_LINKS, &links, k, struct mz_link_val, gen);
+    } else if (err == -17) {
+        struct mz_link_val *l = bpf_map_lookup_elem(&links, k);
+        if (l) {
+            __sync_fetch_and_add(&l->count, 1);
+            __sync_fetch_and_or(&l->actions, actions);
+            l->last_ns = now;
+            l->last_jiffies = jnow;
+            l->gen = gen_now();
+        }
+    } else {
+        count_failed(MZ_MAP_LINKS);
+    }
+    return 0;
+}
+
 /* Charges actions on s->file (and s->file2 when two) to the current task.
  * The hot path is the in-place update of an existing link. */
 __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
@@ -768,38 +807,7 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
         file_store(key2, &s->file2);
     mz_task_ensure(k.task_key, s);
 
-    __u64 now = bpf_ktime_get_boot_ns();
-    __u64 jnow = bpf_jiffies64();
-    struct mz_link_val *v = &s->link;
-    v->first_ns = now;
-    v->last_ns = now;
-    v->first_jiffies = jnow;
-    v->last_jiffies = jnow;
-    v->count = 1;
-    v->path2_key = key2;
-    v->actions = actions;
-    v->file_key = k.obj_key;
-    v->gen = gen;
-    v->created_gen = gen;
-    v->tgid = bpf_get_current_pid_tgid() >> 32;
-    v->epoch = 0;
-    long err = bpf_map_update_elem(&links, &k, v, BPF_NOEXIST);
-    if (err == 0) {
-        CREATED(MZ_MAP_LINKS, &links, &k, struct mz_link_val, gen);
-    } else if (err == -17) {
-        /* Another CPU created it meanwhile: update that one. */
-        l = bpf_map_lookup_elem(&links, &k);
-        if (l) {
-            __sync_fetch_and_add(&l->count, 1);
-            __sync_fetch_and_or(&l->actions, actions);
-            l->last_ns = now;
-            l->last_jiffies = jnow;
-            l->gen = gen_now();
-        }
-    } else {
-        count_failed(MZ_MAP_LINKS);
-    }
-    return 0;
+    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen);
 }
 
 /* Records a file action on an open file descriptor. */
@@ -1100,7 +1108,6 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
     k.task_key = task_key;
     k.obj_key = obj_key;
     __u32 gen = gen_now();
-    __u64 jnow = bpf_jiffies64();
 
     struct mz_link_val *l = bpf_map_lookup_elem(&links, &k);
     if (l) {
@@ -1110,7 +1117,7 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
         }
         l->epoch = epoch;
         __sync_fetch_and_add(&l->count, 1);
-        l->last_jiffies = jnow;
+        l->last_jiffies = bpf_jiffies64();
         l->last_ns = bpf_ktime_get_boot_ns();
         if ((l->actions & actions) != actions)
             __sync_fetch_and_or(&l->actions, actions);
@@ -1120,37 +1127,7 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
 
     file_store(pkey, &s->file);
     mz_task_ensure(task_key, s);
-    __u64 now = bpf_ktime_get_boot_ns();
-    struct mz_link_val *v = &s->link;
-    v->first_ns = now;
-    v->last_ns = now;
-    v->first_jiffies = jnow;
-    v->last_jiffies = jnow;
-    v->count = 1;
-    v->path2_key = 0;
-    v->actions = actions;
-    v->file_key = pkey;
-    v->gen = gen;
-    v->created_gen = gen;
-    v->tgid = bpf_get_current_pid_tgid() >> 32;
-    v->epoch = epoch;
-    long err = bpf_map_update_elem(&links, &k, v, BPF_NOEXIST);
-    if (err == 0) {
-        CREATED(MZ_MAP_LINKS, &links, &k, struct mz_link_val, gen);
-    } else if (err == -17) {
-        /* Another CPU created it meanwhile: count this open there. */
-        l = bpf_map_lookup_elem(&links, &k);
-        if (l) {
-            __sync_fetch_and_add(&l->count, 1);
-            __sync_fetch_and_or(&l->actions, actions);
-            l->last_ns = now;
-            l->last_jiffies = jnow;
-            l->gen = gen_now();
-        }
-    } else {
-        count_failed(MZ_MAP_LINKS);
-    }
-    return 0;
+    return link_insert(s, &k, actions, 0, pkey, epoch, gen);
 }
 
 /* Every successful open: the in-place update of the (task, identity) link

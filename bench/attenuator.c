@@ -36,6 +36,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "fixture_proc.h"
 
 /* --- sink ------------------------------------------------------------------ */
 
@@ -104,54 +105,6 @@ static struct mz_detection *make_det(int pair, int i)
     struct mz_detection *d = mz_detection_new(o, &r);
     mz_observation_free(o);
     return d;
-}
-
-/* --- fixture server process ------------------------------------------------- */
-
-static pid_t fixture_pid;
-
-static int start_fixture(const char *bin, const char *dir, unsigned delay_ms, char *url,
-                         size_t urllen)
-{
-    char portfile[512], delay[32];
-    snprintf(portfile, sizeof(portfile), "%s/port", dir);
-    snprintf(delay, sizeof(delay), "%u", delay_ms);
-    unlink(portfile);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execl(bin, bin, "--behaviour", "normal", "--delay-ms", delay, "--port-file", portfile,
-              (char *)NULL);
-        _exit(127);
-    }
-    fixture_pid = pid;
-    for (int i = 0; i < 500; i++) {
-        char *data = NULL;
-        size_t len;
-        if (mz_read_file(portfile, 64, &data, &len) == 0) {
-            unsigned port = (unsigned)strtoul(data, NULL, 10);
-            free(data);
-            snprintf(url, urllen, "http://127.0.0.1:%u/v1", port);
-            return 0;
-        }
-        usleep(10000);
-    }
-    return -ETIMEDOUT;
-}
-
-static void stop_fixture(void)
-{
-    if (fixture_pid > 0) {
-        kill(fixture_pid, SIGTERM);
-        waitpid(fixture_pid, NULL, 0);
-        fixture_pid = 0;
-    }
 }
 
 static void config_for(struct mz_config *cfg, const char *url, const char *db)
@@ -238,23 +191,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!fixture[0]) {
-        const char *bd = getenv("MIZAN_BUILD_DIR");
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (bd)
-            snprintf(fixture, sizeof(fixture), "%.3900s/tests/fixture_model", bd);
-        else if (n > 0) {
-            self[n] = '\0';
-            char *slash = strrchr(self, '/');
-            if (slash)
-                *slash = '\0';
-            if (snprintf(fixture, sizeof(fixture), "%.3900s/../tests/fixture_model", self) >=
-                (int)sizeof(fixture))
-                fixture[0] = '\0';
-        }
-    }
-    if (access(fixture, X_OK) != 0) {
+    if (fixture[0] ? access(fixture, X_OK) != 0 : !bench_fixture_path(fixture, sizeof(fixture))) {
         fprintf(stderr, "bench/attenuator: fixture server %s not found (build the tests)\n",
                 fixture);
         return 2;
@@ -271,7 +208,7 @@ int main(int argc, char **argv)
     printf("attenuator benchmark (submitting thread pinned to CPU 0)\n");
 
     /* --- 1. throughput at 100 % cache hits ------------------------------- */
-    if (start_fixture(fixture, dir, 0, url, sizeof(url)) != 0) {
+    if (bench_fixture_start(fixture, dir, 0, url, sizeof(url)) != 0) {
         fprintf(stderr, "cannot start %s\n", fixture);
         goto out;
     }
@@ -324,14 +261,14 @@ int main(int argc, char **argv)
         printf("   cache hits %.0f, model calls during the run %.0f\n", hits, calls);
         printf("   added latency on a hit: p50 %.4f ms, p99 %.4f ms\n", hp50, hp99);
     }
-    stop_fixture();
+    bench_fixture_stop();
     if (quick) {
         rc = 0;
         goto out;
     }
 
     /* --- 2. model calls per 10,000 alerts of a repetitive stream --------- */
-    if (start_fixture(fixture, dir, 50, url, sizeof(url)) != 0)
+    if (bench_fixture_start(fixture, dir, 50, url, sizeof(url)) != 0)
         goto out;
     {
         struct mz_config cfg;
@@ -401,7 +338,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
-    stop_fixture();
+    bench_fixture_stop();
     {
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

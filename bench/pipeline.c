@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "daemon/pipeline.h"
+#include "fixture_proc.h"
 
 /* A recipe with no `times`: every matching observation is a detection. */
 static const char bench_recipe[] = "- kind: bench_secret_read\n"
@@ -88,51 +89,6 @@ static struct mz_observation *make_obs(long i)
     o->file.path = mz_strdup("/srv/bench/secret");
     o->file.actions = MZ_FA_OPEN | MZ_FA_READ;
     return o;
-}
-
-/* ---- fixture server process ------------------------------------------------ */
-
-static pid_t fixture_pid;
-
-static int start_fixture(const char *bin, const char *dir, char *url, size_t urllen)
-{
-    char portfile[600];
-    snprintf(portfile, sizeof(portfile), "%s/port", dir);
-    unlink(portfile);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execl(bin, bin, "--behaviour", "normal", "--port-file", portfile, (char *)NULL);
-        _exit(127);
-    }
-    fixture_pid = pid;
-    for (int i = 0; i < 500; i++) {
-        char *data = NULL;
-        size_t len;
-        if (mz_read_file(portfile, 64, &data, &len) == 0) {
-            unsigned port = (unsigned)strtoul(data, NULL, 10);
-            free(data);
-            snprintf(url, urllen, "http://127.0.0.1:%u/v1", port);
-            return 0;
-        }
-        usleep(10000);
-    }
-    return -ETIMEDOUT;
-}
-
-static void stop_fixture(void)
-{
-    if (fixture_pid > 0) {
-        kill(fixture_pid, SIGTERM);
-        waitpid(fixture_pid, NULL, 0);
-        fixture_pid = 0;
-    }
 }
 
 /* ---- runs ------------------------------------------------------------------ */
@@ -226,25 +182,6 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool find_fixture(char *out, size_t len)
-{
-    const char *bd = getenv("MIZAN_BUILD_DIR");
-    char self[PATH_MAX];
-    if (bd) {
-        snprintf(out, len, "%.3900s/tests/fixture_model", bd);
-    } else {
-        ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (k <= 0)
-            return false;
-        self[k] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = 0;
-        snprintf(out, len, "%.3900s/../tests/fixture_model", self);
-    }
-    return access(out, X_OK) == 0;
-}
-
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
@@ -254,7 +191,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char fixture[4096];
-    if (!find_fixture(fixture, sizeof(fixture))) {
+    if (!bench_fixture_path(fixture, sizeof(fixture))) {
         fprintf(stderr, "bench/pipeline: no fixture server at %s (build the tests)\n", fixture);
         return 2;
     }
@@ -274,7 +211,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench/pipeline: cannot write %s\n", path);
         return 1;
     }
-    if (start_fixture(fixture, s.dir, s.url, sizeof(s.url)) != 0) {
+    if (bench_fixture_start(fixture, s.dir, 0, s.url, sizeof(s.url)) != 0) {
         fprintf(stderr, "bench/pipeline: cannot start %s\n", fixture);
         return 1;
     }
@@ -313,7 +250,7 @@ int main(int argc, char **argv)
         base_printed += p1;
         att_printed += p2;
     }
-    stop_fixture();
+    bench_fixture_stop();
     qsort(base, (size_t)rounds, sizeof(double), cmp_double);
     qsort(att, (size_t)rounds, sizeof(double), cmp_double);
     qsort(wb, (size_t)rounds, sizeof(double), cmp_double);

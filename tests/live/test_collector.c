@@ -407,22 +407,32 @@ static void test_open_path_version(void **state)
     assert_int_equal(col_direct_reads(H.c), has);
 }
 
+/* Runs `col_work CMD DIR` in a new DIR under the test's directory (its
+ * path in dir), waits until its last action, a read open of DIR/last,
+ * is observed, then scans once more. Returns the workload's pid. */
+static pid_t run_in_dir(const char *cmd, char dir[512], const char *last)
+{
+    char path[600];
+    clear_obs();
+    snprintf(dir, 512, "%s/%s", H.tmp, cmd);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/%s", dir, last);
+    const char *args[] = {cmd, dir, NULL};
+    pid_t pid = spawn(args, NULL);
+    wait_ok(pid);
+    struct want_file w = {pid, path, MZ_FA_OPEN | MZ_FA_READ};
+    assert_non_null(wait_tool(is_file, &w, 3000));
+    scan_once();
+    return pid;
+}
+
 /* An open through a symlink is charged to the file it reached. */
 static void test_symlink_open(void **state)
 {
     (void)state;
-    clear_obs();
-    char dir[512], target[600], ln[600];
-    snprintf(dir, sizeof(dir), "%s/sym", H.tmp);
-    assert_int_equal(mkdir(dir, 0700), 0);
-    snprintf(target, sizeof(target), "%s/target", dir);
+    char dir[512], ln[600];
+    pid_t pid = run_in_dir("symlink", dir, "target");
     snprintf(ln, sizeof(ln), "%s/ln", dir);
-    const char *args[] = {"symlink", dir, NULL};
-    pid_t pid = spawn(args, NULL);
-    wait_ok(pid);
-    struct want_file w = {pid, target, MZ_FA_OPEN | MZ_FA_READ};
-    assert_non_null(wait_tool(is_file, &w, 3000));
-    scan_once();
     uint32_t a;
     assert_int_equal(file_count(pid, ln, MZ_FA_OPEN, &a), 0);
     /* the symlink itself: its target as written, the link's path second */
@@ -437,19 +447,11 @@ static void test_symlink_open(void **state)
 static void test_moved_directory(void **state)
 {
     (void)state;
-    clear_obs();
     char dir[512], af[600], bf[600], bg[600];
-    snprintf(dir, sizeof(dir), "%s/moved", H.tmp);
-    assert_int_equal(mkdir(dir, 0700), 0);
+    pid_t pid = run_in_dir("moved", dir, "b/g");
     snprintf(af, sizeof(af), "%s/a/f", dir);
     snprintf(bf, sizeof(bf), "%s/b/f", dir);
     snprintf(bg, sizeof(bg), "%s/b/g", dir);
-    const char *args[] = {"moved", dir, NULL};
-    pid_t pid = spawn(args, NULL);
-    wait_ok(pid);
-    struct want_file w = {pid, bg, MZ_FA_OPEN | MZ_FA_READ};
-    assert_non_null(wait_tool(is_file, &w, 3000));
-    scan_once();
     uint32_t a;
     /* the creating open and two reads */
     assert_int_equal(file_count(pid, af, MZ_FA_OPEN, &a), 3);
@@ -467,18 +469,10 @@ static void test_moved_directory(void **state)
 static void test_moved_mount(void **state)
 {
     (void)state;
-    clear_obs();
     char dir[512], mf[600], nf[600];
-    snprintf(dir, sizeof(dir), "%s/mnt", H.tmp);
-    assert_int_equal(mkdir(dir, 0700), 0);
+    pid_t pid = run_in_dir("mountmove", dir, "n/f");
     snprintf(mf, sizeof(mf), "%s/m/f", dir);
     snprintf(nf, sizeof(nf), "%s/n/f", dir);
-    const char *args[] = {"mountmove", dir, NULL};
-    pid_t pid = spawn(args, NULL);
-    wait_ok(pid);
-    struct want_file w = {pid, nf, MZ_FA_OPEN | MZ_FA_READ};
-    assert_non_null(wait_tool(is_file, &w, 3000));
-    scan_once();
     uint32_t a;
     assert_int_equal(file_count(pid, mf, MZ_FA_OPEN, &a), 2);
     assert_int_equal(file_count(pid, nf, MZ_FA_OPEN, &a), 1);

@@ -49,23 +49,24 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx) MZ_MUST_CHECK;
  * observations. A new cJSON object owned by the caller, or NULL on OOM. */
 struct cJSON *col_stats_json(const struct mz_collector *c);
 
-/* Total records evicted before the collector saw them, over every map. */
 /* Whether the open path reads the kernel's structures with direct loads
  * (collector.direct_reads auto on a 6.2+ kernel) rather than probe reads. */
 bool col_direct_reads(const struct mz_collector *c);
+
+/* Total records evicted before the collector saw them, over every map. */
 uint64_t col_evicted_unseen(const struct mz_collector *c);
 
 /* The id of one of the collector's maps by name ("links", "tasks", ...), or
  * 0 when there is no such map. For tests and the tamper check. */
 uint32_t col_map_id(const struct mz_collector *c, const char *name);
 
-/* Detaches the programs and frees everything. Accepts NULL. */
 /* What the collector's BPF programs have cost so far: their summed run time
  * (ns) and run count, as the kernel counts them while run-time statistics
  * are on (kernel.bpf_stats_enabled or a BPF_ENABLE_STATS fd); both 0 when
  * they are off. */
 void col_prog_stats(const struct mz_collector *c, uint64_t *run_ns, uint64_t *runs);
 
+/* Detaches the programs and frees everything. Accepts NULL. */
 void col_free(struct mz_collector *c);
 
 #endif

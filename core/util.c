@@ -49,35 +49,29 @@ uint64_t mz_boottime_ns(void)
 void mz_format_rfc3339(uint64_t ns, char out[MZ_RFC3339_LEN])
 {
     static _Thread_local uint64_t last_sec = UINT64_MAX;
-    static _Thread_local char prefix[MZ_RFC3339_LEN]; /* "YYYY-MM-DDTHH:MM:SS." */
+    static _Thread_local char prefix[64]; /* "YYYY-MM-DDTHH:MM:SS." */
     static _Thread_local size_t prefix_len;
     uint64_t sec = ns / 1000000000ull;
     if (sec != last_sec) {
         time_t t = (time_t)sec;
         struct tm tm;
-        char tmp[96];
         gmtime_r(&t, &tm);
-        int n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
-                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-        if (n <= 0 || (size_t)n + 11 > MZ_RFC3339_LEN) { /* a year past 9999 */
-            snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (unsigned)(ns % 1000000000ull));
-            (void)mz_strlcpy(out, tmp, MZ_RFC3339_LEN);
-            return;
-        }
-        memcpy(prefix, tmp, (size_t)n);
-        prefix_len = (size_t)n;
+        int n =
+            snprintf(prefix, sizeof(prefix), "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        prefix_len = n > 0 && (size_t)n < sizeof(prefix) ? (size_t)n : 0;
         last_sec = sec;
     }
-    memcpy(out, prefix, prefix_len);
+    char tmp[sizeof(prefix) + 11];
+    memcpy(tmp, prefix, prefix_len);
     uint32_t frac = (uint32_t)(ns % 1000000000ull);
     for (int i = 8; i >= 0; i--) {
-        out[prefix_len + (size_t)i] = (char)('0' + frac % 10);
+        tmp[prefix_len + (size_t)i] = (char)('0' + frac % 10);
         frac /= 10;
     }
-    out[prefix_len + 9] = 'Z';
-    out[prefix_len + 10] = '\0';
+    tmp[prefix_len + 9] = 'Z';
+    tmp[prefix_len + 10] = '\0';
+    (void)mz_strlcpy(out, tmp, MZ_RFC3339_LEN); /* cut as before past year 99999 */
 }
 
 static int take_digits(const char **p, int n, int *out)

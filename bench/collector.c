@@ -195,6 +195,31 @@ static void *scan_thread(void *arg)
     return NULL;
 }
 
+/* Loads a collector, scans once (target opens it delivers are not counted) and
+ * starts its scanning thread. Exits on failure. */
+static void scanner_start(struct scanner *sc, const struct mz_config *cfg)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->cadence_ms = cfg->collector.cadence_ms;
+    sc->c = col_new(cfg);
+    if (!sc->c || col_scan(sc->c, drop, sc) < 0) {
+        fprintf(stderr, "collector failed to load\n");
+        exit(1);
+    }
+    sc->n_opens = 0;
+    pthread_create(&sc->thread, NULL, scan_thread, sc);
+}
+
+/* Stops the scanning thread and scans twice more, so that everything the
+ * workload did is delivered. The collector stays loaded. */
+static void scanner_stop(struct scanner *sc)
+{
+    atomic_store(&sc->stop, true);
+    pthread_join(sc->thread, NULL);
+    if (col_scan(sc->c, drop, sc) < 0 || col_scan(sc->c, drop, sc) < 0)
+        exit(1);
+}
+
 /* ---- bpftrace: a streaming baseline -------------------------------------- */
 
 struct streamer {
@@ -341,8 +366,6 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One run of mode m (bare, floor or mizan) of ops open/close pairs; with
- * stats, also the ns its BPF programs spent per op (kernel run-time stats). */
 struct run_ctx {
     struct mz_config *cfg;
     long ops;
@@ -362,6 +385,9 @@ static double prog_ns(int fd)
     return (double)info.run_time_ns;
 }
 
+/* One run of mode m (bare, floor or mizan) of ops open/close pairs; *own is
+ * the ns its BPF programs spent per op (0 unless kernel run-time stats are
+ * on). */
 static double run_mode(struct run_ctx *x, int m, double *own)
 {
     double v = 0;
@@ -381,24 +407,14 @@ static double run_mode(struct run_ctx *x, int m, double *own)
         mizan_floor__destroy(fl);
         return v;
     }
-    struct scanner sc = {.cadence_ms = x->cfg->collector.cadence_ms};
-    sc.c = col_new(x->cfg);
-    if (!sc.c) {
-        fprintf(stderr, "collector failed to load\n");
-        exit(1);
-    }
-    if (col_scan(sc.c, drop, &sc) < 0)
-        exit(1);
-    pthread_create(&sc.thread, NULL, scan_thread, &sc);
+    struct scanner sc;
+    scanner_start(&sc, x->cfg);
     uint64_t ns0, n0, ns1, n1;
     col_prog_stats(sc.c, &ns0, &n0);
     v = loop_ns_per_op(x->ops);
     col_prog_stats(sc.c, &ns1, &n1);
     *own = (double)(ns1 - ns0) / (double)x->ops;
-    atomic_store(&sc.stop, true);
-    pthread_join(sc.thread, NULL);
-    if (col_scan(sc.c, drop, &sc) < 0 || col_scan(sc.c, drop, &sc) < 0)
-        exit(1);
+    scanner_stop(&sc);
     x->mizan_lost += col_evicted_unseen(sc.c);
     x->mizan_obs += sc.observations;
     if (!x->measured_memory) {
@@ -506,17 +522,10 @@ int main(int argc, char **argv)
         nproc = 16;
     uint64_t sat_ops = (uint64_t)ops * (uint64_t)nproc, sat_counted = 0, sat_lost = 0;
     {
-        struct scanner sc = {.cadence_ms = cfg.collector.cadence_ms};
-        sc.c = col_new(&cfg);
-        if (!sc.c || col_scan(sc.c, drop, &sc) < 0)
-            return 1;
-        sc.n_opens = 0;
-        pthread_create(&sc.thread, NULL, scan_thread, &sc);
+        struct scanner sc;
+        scanner_start(&sc, &cfg);
         loop_parallel(ops, nproc);
-        atomic_store(&sc.stop, true);
-        pthread_join(sc.thread, NULL);
-        if (col_scan(sc.c, drop, &sc) < 0 || col_scan(sc.c, drop, &sc) < 0)
-            return 1;
+        scanner_stop(&sc);
         sat_counted = target_opens(&sc);
         sat_lost = col_evicted_unseen(sc.c);
         col_free(sc.c);

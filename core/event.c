@@ -719,46 +719,36 @@ int mz_alert_json(const struct mz_alert *alert, struct mz_buf *out)
     return w.err;
 }
 
-/* The cJSON forms: the text above, parsed. */
-static cJSON *parsed(int (*write)(const void *, struct mz_buf *), const void *x)
+/* The cJSON forms: the text above (in b, written with result err), parsed;
+ * b is freed. */
+static cJSON *parsed(struct mz_buf *b, int err)
 {
-    struct mz_buf b;
-    mz_buf_init(&b, MZ_JSON_MAX);
-    cJSON *j = write(x, &b) == 0 && b.data ? cJSON_Parse(b.data) : NULL;
-    mz_buf_free(&b);
+    cJSON *j = err == 0 && b->data ? cJSON_Parse(b->data) : NULL;
+    mz_buf_free(b);
     if (!j)
         abort(); /* only on OOM: the text is JSON by construction */
     return j;
 }
 
-static int write_obs(const void *x, struct mz_buf *b)
-{
-    return mz_observation_json(x, b);
-}
-
-static int write_det(const void *x, struct mz_buf *b)
-{
-    return mz_detection_json(x, b);
-}
-
-static int write_alert(const void *x, struct mz_buf *b)
-{
-    return mz_alert_json(x, b);
-}
-
 cJSON *mz_observation_to_json(const struct mz_observation *obs)
 {
-    return parsed(write_obs, obs);
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    return parsed(&b, mz_observation_json(obs, &b));
 }
 
 cJSON *mz_detection_to_json(const struct mz_detection *det)
 {
-    return parsed(write_det, det);
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    return parsed(&b, mz_detection_json(det, &b));
 }
 
 cJSON *mz_alert_to_json(const struct mz_alert *alert)
 {
-    return parsed(write_alert, alert);
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    return parsed(&b, mz_alert_json(alert, &b));
 }
 
 /* --- from JSON ----------------------------------------------------------------- */

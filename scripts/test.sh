@@ -3,7 +3,8 @@
 # README command 2 (and CI): installs what is missing, builds into build/, and
 # runs the whole suite three ways -- plain, ASan+UBSan, TSan (the concurrent
 # code) -- then the fuzz targets for a bounded time each. Any failure fails
-# the run. Ends with one line "N passed, N failed".
+# the run. Ends with one line "N passed, N failed, N skipped"; each skip is
+# printed with its reason, and under CI=true as root a skip counts as failed.
 #   FUZZ_SECONDS  seconds per fuzz target (default 60; 0 skips fuzzing)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,29 +12,39 @@ bash scripts/deps.sh || exit 1
 
 passed=0
 failed=0
+skipped=0
 failures=()
 jobs=$(nproc)
 
-# runs ctest in $1 with a label and adds its counts
+# runs ctest in $1 with a label and adds its counts; every skip is printed
+# with its reason, and under CI (CI=true) as root a skip is a failure: on CI's
+# fresh machine a skip means a missing install step or a missing kernel feature.
 run_ctest() {
-  local dir=$1 what=$2 log
-  log=$(mktemp)
+  local dir=$1 what=$2 junit
+  junit=$(mktemp --suffix=.xml)
   echo "=== $what: ctest in $dir"
-  (cd "$dir" && ctest --output-on-failure --timeout 900 -j1) 2>&1 | tee "$log"
-  local line
-  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
-  if [ -z "$line" ]; then
-    echo "=== $what: ctest printed no summary"
-    failed=$((failed + 1)); failures+=("$what: no summary")
-  else
-    local nfail total
-    nfail=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
-    total=$(echo "$line" | sed -E 's/.*failed out of ([0-9]+).*/\1/')
-    passed=$((passed + total - nfail))
-    failed=$((failed + nfail))
-    [ "$nfail" -gt 0 ] && failures+=("$what: $nfail failed")
+  (cd "$dir" && ctest --output-on-failure --timeout 900 -j1 --output-junit "$junit") 2>&1
+  local summary counts
+  if ! summary=$(python3 scripts/ctest_summary.py "$junit" "$what"); then
+    echo "$summary"
+    failed=$((failed + 1)); failures+=("$what: no test summary")
+    rm -f "$junit"
+    return
   fi
-  rm -f "$log"
+  rm -f "$junit"
+  echo "$summary" | grep -v '^COUNTS ' || true
+  counts=$(echo "$summary" | sed -n 's/^COUNTS //p')
+  local np nf ns
+  read -r np nf ns <<<"$counts"
+  passed=$((passed + np))
+  failed=$((failed + nf))
+  [ "$nf" -gt 0 ] && failures+=("$what: $nf failed")
+  if [ "$ns" -gt 0 ] && [ "${CI:-}" = true ] && [ "$(id -u)" -eq 0 ]; then
+    failed=$((failed + ns))
+    failures+=("$what: $ns skipped under CI as root (a skip there is a failure)")
+  else
+    skipped=$((skipped + ns))
+  fi
 }
 
 build() {
@@ -92,5 +103,5 @@ fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -73,7 +73,7 @@ static void usage_all(FILE *out)
             MIZAN_VERSION);
     for (size_t i = 0; i < MZ_ARRAY_SIZE(commands); i++)
         fprintf(out, "  %s\n", commands[i].usage);
-    fprintf(out, "\n`mizan COMMAND --help` describes a command.\n");
+    fprintf(out, "\n`mizan help COMMAND` or `mizan COMMAND --help` describes a command.\n");
 }
 
 static void usage_cmd(const struct command *c, FILE *out)
@@ -132,6 +132,19 @@ int mz_cli_main(int argc, char **argv)
     } else if (argc > 1) {
         argc--;
         argv++;
+    }
+    if (strcmp(name, "help") == 0) { /* `mizan help [COMMAND]` */
+        const struct command *h = argc > 1 ? find_command(argv[1]) : NULL;
+        if (argc > 1 && !h) {
+            fprintf(stderr, "mizan: unknown command '%s'\n\n", argv[1]);
+            usage_all(stderr);
+            return 2;
+        }
+        if (h)
+            usage_cmd(h, stdout);
+        else
+            usage_all(stdout);
+        return 0;
     }
     cmd = find_command(name);
     if (!cmd) {

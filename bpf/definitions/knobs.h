@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * knobs.h - what userland sets: rodata before load (the per-boot SipHash key,
+ * mizan's own tgid, the tick length), .bss after load (the scan generation,
+ * the ids of mizan's own maps), and the path epoch the programs bump.
+ */
+#ifndef MIZAN_BPF_KNOBS_H
+#define MIZAN_BPF_KNOBS_H
+
+/* Set by userland before load. */
+const volatile __u64 sip_k0 = 0;
+const volatile __u64 sip_k1 = 0;
+const volatile __u32 mizan_tgid = 0;
+/* Length of a jiffy in ns (from CONFIG_HZ); 0: unknown, the hot path then
+ * reads the precise clock. */
+const volatile __u32 jiffy_ns = 0;
+
+/* Written by userland after load (the .bss is mmapped). */
+__u32 cur_gen = 0;
+__u32 own_map_ids[MZ_OWN_MAPS_MAX] = {};
+
+/* Bumped by every rename and every mount change that succeeds: either may
+ * change the path of files whose identity (dentry) stays the same, so open
+ * links made in an older epoch check their path again (mz_open_slow). */
+__u32 path_epoch = 0;
+
+/* Kernel 6.2+: makes a typed pointer of an address, for direct loads
+ * instead of probe-read helper calls. The collector loads mz_sys_exit when
+ * the kernel has it, mz_sys_exit_compat otherwise. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+
+#endif

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * path.h - paths: dentry walks up to the root (crossing mounts), files of
+ * file descriptors, user paths resolved against the cwd or a dirfd, and the
+ * file records (files, files_long) they are stored in.
+ */
+#ifndef MIZAN_BPF_HELPERS_PATH_H
+#define MIZAN_BPF_HELPERS_PATH_H
+
+/* Writes the absolute path of (dentry, vfsmnt) into s->file (which == 0) or
+ * s->file2, walking dentries and crossing mounts up to the root of the task's
+ * mount namespace. Returns 0, or -1 when nothing could be read. */
+__noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, __u32 which)
+{
+    struct dentry *dentry = (struct dentry *)dentry_p;
+    struct mount *mnt = container_of((struct vfsmount *)vfsmnt_p, struct mount, mnt);
+    __u32 trunc = 0;
+    int i;
+
+    if (!s || !dentry_p || !vfsmnt_p)
+        return -1;
+    struct mz_file_val *out = which ? &s->file2 : &s->file;
+    char *walk = s->walk;
+    s->pos = MZ_BPF_PATH_MAX;
+    for (i = 0; i < WALK_DEPTH; i++) {
+        struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+        struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+        if (dentry == mnt_root) {
+            struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+            if (mp == mnt || !mp)
+                break;
+            dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+            mnt = mp;
+            continue;
+        }
+        if (dentry == parent || !parent)
+            break;
+        __u32 len = BPF_CORE_READ(dentry, d_name.len);
+        const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+        __u32 pos = s->pos;
+        len &= 255;
+        if (len + 1 > pos) {
+            trunc = 1;
+            break;
+        }
+        pos -= len + 1;
+        s->pos = pos;
+        walk[pos & PATH_MASK] = '/';
+        bpf_probe_read_kernel(&walk[(pos + 1) & PATH_MASK], len, name);
+        dentry = parent;
+    }
+    __u32 pos = s->pos;
+    if (pos >= MZ_BPF_PATH_MAX) {
+        pos = MZ_BPF_PATH_MAX - 1;
+        walk[pos & PATH_MASK] = '/';
+    }
+    __u32 n = (MZ_BPF_PATH_MAX - pos) & PATH_MASK;
+    bpf_probe_read_kernel(out->path, n, &walk[pos & PATH_MASK]);
+    out->path[n & PATH_MASK] = 0;
+    out->len = n;
+    out->flags = trunc ? MZ_REC_TRUNCATED : 0;
+    if (trunc)
+        count_truncated();
+    return 0;
+}
+
+static __always_inline struct file *file_of_fd(__u32 fd)
+{
+    struct task_struct *t = bpf_get_current_task_btf();
+    struct files_struct *files = BPF_CORE_READ(t, files);
+    struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+    __u32 max = BPF_CORE_READ(fdt, max_fds);
+    struct file **arr = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    if (fd >= max)
+        return NULL;
+    bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+    return f;
+}
+
+static __always_inline int path_of_file(struct file *f, struct scratch *s, __u32 which)
+{
+    if (!f)
+        return -1;
+    struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+    struct vfsmount *m = BPF_CORE_READ(f, f_path.mnt);
+    return mz_walk_path((__u64)d, (__u64)m, s, which);
+}
+
+static __always_inline int path_of_fd(int fd, struct scratch *s, __u32 which)
+{
+    if (fd < 0)
+        return -1;
+    return path_of_file(file_of_fd(fd), s, which);
+}
+
+/* Reads the user path upath into s->file (which == 0) or s->file2. A
+ * relative path is resolved against dfd (or the working directory for
+ * AT_FDCWD) by walking that directory and appending the relative part.
+ * Returns 0 or -1. */
+__noinline int mz_read_user_path(__u64 upath, int dfd, struct scratch *s, __u32 which)
+{
+    if (!s)
+        return -1;
+    struct mz_file_val *out = which ? &s->file2 : &s->file;
+    long n = bpf_probe_read_user_str(out->path, MZ_BPF_PATH_MAX, (const char *)upath);
+    if (n <= 0) {
+        count_read_error();
+        return -1;
+    }
+    out->len = n - 1;
+    out->flags = 0;
+    if (n == MZ_BPF_PATH_MAX) {
+        out->flags = MZ_REC_TRUNCATED;
+        count_truncated();
+    }
+    if (out->path[0] == '/')
+        return 0;
+
+    /* Relative: keep it in rel, walk the directory into out, append. */
+    __u32 rl = out->len & PATH_MASK;
+    bpf_probe_read_kernel(s->rel, MZ_BPF_PATH_MAX, out->path);
+    int r;
+    if (dfd == -100 /* AT_FDCWD */) {
+        struct task_struct *t = bpf_get_current_task_btf();
+        struct dentry *d = BPF_CORE_READ(t, fs, pwd.dentry);
+        struct vfsmount *m = BPF_CORE_READ(t, fs, pwd.mnt);
+        r = mz_walk_path((__u64)d, (__u64)m, s, which);
+    } else {
+        r = path_of_fd(dfd, s, which);
+    }
+    if (r < 0) {
+        /* Keep the relative path as read. */
+        bpf_probe_read_kernel(out->path, MZ_BPF_PATH_MAX, s->rel);
+        out->len = rl;
+        return 0;
+    }
+    if (s->rel[0] == '.' && s->rel[1] == 0)
+        return 0;
+    __u32 dl = out->len & PATH_MASK;
+    if (dl > 1) {
+        out->path[dl & PATH_MASK] = '/';
+        dl++;
+    }
+    if (dl >= MZ_BPF_PATH_MAX - 1) {
+        out->flags |= MZ_REC_TRUNCATED;
+        count_truncated();
+        return 0;
+    }
+    if (dl + rl >= MZ_BPF_PATH_MAX) {
+        rl = MZ_BPF_PATH_MAX - 1 - dl;
+        out->flags |= MZ_REC_TRUNCATED;
+        count_truncated();
+    }
+    rl &= PATH_MASK;
+    dl &= PATH_MASK;
+    if (rl)
+        bpf_probe_read_kernel(&out->path[dl], rl, s->rel);
+    out->len = dl + rl;
+    out->path[(dl + rl) & PATH_MASK] = 0;
+    return 0;
+}
+
+static __always_inline __u64 file_key_of(struct mz_file_val *f)
+{
+    return mz_hash_path(f);
+}
+
+static __always_inline void file_store(__u64 key, struct mz_file_val *f)
+{
+    void *m = f->len < MZ_BPF_PATH_SMALL ? (void *)&files : (void *)&files_long;
+    if (bpf_map_lookup_elem(m, &key))
+        return;
+    long err = bpf_map_update_elem(m, &key, f, BPF_NOEXIST);
+    if (err == 0)
+        count_created(MZ_MAP_FILES, gen_now());
+    else if (err != -17 /* EEXIST */)
+        count_failed(MZ_MAP_FILES);
+}
+
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * task.h - task identity (the task key, memoized on the open path) and the
+ * task records: created at fork and exec, or lazily on first sight.
+ */
+#ifndef MIZAN_BPF_HELPERS_TASK_H
+#define MIZAN_BPF_HELPERS_TASK_H
+
+static __always_inline __u64 task_key_of(struct task_struct *leader)
+{
+    __u32 tgid = BPF_CORE_READ(leader, tgid);
+    __u64 start = BPF_CORE_READ(leader, start_boottime);
+    return sip2(tgid, start);
+}
+
+/* The hot path's version: direct BTF loads instead of probe-read helpers. */
+static __always_inline __u64 current_task_key(void)
+{
+    struct task_struct *t = bpf_get_current_task_btf();
+    struct task_struct *l = t->group_leader;
+    return sip2(l->tgid, l->start_boottime);
+}
+
+/* The open path's version, for the current task t: the key is a function of
+ * (tgid, start) only, so it is memoized per CPU in the scratch (a process
+ * opening files in a loop hashes its identity once). The entry is emptied
+ * before it is rewritten and marked valid last, so that a program nesting
+ * in between never sees a half-written one. */
+static __always_inline __u64 task_key_cached(struct scratch *s, struct task_struct *t)
+{
+    struct task_struct *l = t->group_leader;
+    __u32 tgid = l->tgid;
+    __u64 start = l->start_boottime;
+    volatile struct scratch *vs = s;
+    if (tgid && vs->tk_tgid == tgid && vs->tk_start == start)
+        return vs->tk_key;
+    __u64 key = sip2(tgid, start);
+    vs->tk_tgid = 0;
+    vs->tk_key = key;
+    vs->tk_start = start;
+    vs->tk_tgid = tgid;
+    return key;
+}
+
+/* Reads the current process's command line into s->args and stores the
+ * args record. Returns its key, 0 when unreadable. */
+__noinline __u64 mz_args_store(struct scratch *s)
+{
+    if (!s)
+        return 0;
+    struct task_struct *t = bpf_get_current_task_btf();
+    struct mm_struct *mm = BPF_CORE_READ(t, mm);
+    if (!mm)
+        return 0;
+    __u64 start = BPF_CORE_READ(mm, arg_start);
+    __u64 end = BPF_CORE_READ(mm, arg_end);
+    if (end <= start)
+        return 0;
+    __u64 len = end - start;
+    s->args.flags = 0;
+    if (len > MZ_BPF_ARGS_MAX - 8) {
+        len = MZ_BPF_ARGS_MAX - 8;
+        s->args.flags = MZ_REC_TRUNCATED;
+        count_truncated();
+    }
+    __u32 n = len & ARGS_MASK;
+    if (!n || bpf_probe_read_user(s->args.data, n, (void *)start) < 0) {
+        count_read_error();
+        return 0;
+    }
+    s->args.len = n;
+    __u64 key = mz_hash_args(&s->args);
+    void *m = n <= MZ_BPF_ARGS_SMALL ? (void *)&args : (void *)&args_long;
+    if (!bpf_map_lookup_elem(m, &key)) {
+        long err = bpf_map_update_elem(m, &key, &s->args, BPF_NOEXIST);
+        if (err == 0)
+            count_created(MZ_MAP_ARGS, gen_now());
+        else if (err != -17)
+            count_failed(MZ_MAP_ARGS);
+    }
+    return key;
+}
+
+static __always_inline void task_fill_creds(struct task_struct *t, struct mz_task_val *v)
+{
+    v->uid = BPF_CORE_READ(t, real_cred, uid.val);
+    v->gid = BPF_CORE_READ(t, real_cred, gid.val);
+    v->euid = BPF_CORE_READ(t, cred, euid.val);
+}
+
+static __always_inline __u64 task_cgroup(struct task_struct *t)
+{
+    return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+/* The executable of t, from its mm's exe_file. Returns the file key or 0. */
+static __always_inline __u64 exe_store(struct task_struct *t, struct scratch *s)
+{
+    struct file *f = BPF_CORE_READ(t, mm, exe_file);
+    if (!f || path_of_file(f, s, 0) < 0)
+        return 0;
+    __u64 key = file_key_of(&s->file);
+    file_store(key, &s->file);
+    return key;
+}
+
+/* Fills a task record for the process whose leader is t (current or a fresh
+ * child). */
+static __always_inline void task_fill(struct task_struct *t, struct mz_task_val *v, __u32 gen)
+{
+    struct task_struct *parent = BPF_CORE_READ(t, real_parent, group_leader);
+    v->parent_key = parent ? task_key_of(parent) : 0;
+    v->start_ns = BPF_CORE_READ(t, start_boottime);
+    v->exec_ns = 0;
+    v->exit_ns = 0;
+    v->cgroup_id = task_cgroup(t);
+    v->exe_key = 0;
+    v->args_key = 0;
+    v->tgid = BPF_CORE_READ(t, tgid);
+    v->ppid = BPF_CORE_READ(t, real_parent, tgid);
+    task_fill_creds(t, v);
+    v->gen = gen;
+    v->created_gen = gen;
+    v->flags = 0;
+    BPF_CORE_READ_STR_INTO(&v->comm, t, comm);
+}
+
+static __always_inline long task_insert(__u64 key, struct mz_task_val *v)
+{
+    long err = bpf_map_update_elem(&tasks, &key, v, BPF_NOEXIST);
+    if (err == 0)
+        CREATED(MZ_MAP_TASKS, &tasks, &key, struct mz_task_val, v->created_gen);
+    else if (err != -17)
+        count_failed(MZ_MAP_TASKS);
+    return err;
+}
+
+/* Makes sure the current process has a task record (created lazily, with its
+ * exe, for processes that started before mizan; args come from /proc). */
+__noinline int mz_task_ensure(__u64 key, struct scratch *s)
+{
+    if (!s || bpf_map_lookup_elem(&tasks, &key))
+        return 0;
+    struct task_struct *cur = bpf_get_current_task_btf();
+    struct task_struct *t = cur->group_leader;
+    struct mz_task_val *v = &s->task;
+    task_fill(t, v, gen_now());
+    v->flags = MZ_REC_LAZY;
+    v->exe_key = exe_store(t, s);
+    /* args_key stays 0: userland reads /proc/PID/cmdline for these (the
+     * process is alive, it just did something), which keeps the argv hash
+     * out of every program but exec's. */
+    task_insert(key, v);
+    return 0;
+}
+
+#endif

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * maps.h - every map of mizan.bpf.c: the relational store of mizan_maps.h
+ * (tasks, execs, files, files_long, args, args_long, links, flows, events,
+ * domains), the socket owners, the counters and the per-CPU scratch.
+ */
+#ifndef MIZAN_BPF_MAPS_MAPS_H
+#define MIZAN_BPF_MAPS_MAPS_H
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct mz_task_val);
+} tasks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct mz_exec_key);
+    __type(value, struct mz_exec_val);
+} execs SEC(".maps");
+
+/* Paths and command lines are content-addressed and kept in two tiers: most
+ * are short, so the "small" maps hold a record cut to MZ_BPF_*_SMALL bytes
+ * (same layout, shorter value) and only long ones take a full record. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct mz_file_small);
+} files SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 2048);
+    __type(key, __u64);
+    __type(value, struct mz_file_val);
+} files_long SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, struct mz_args_small);
+} args SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u64);
+    __type(value, struct mz_args_val);
+} args_long SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct mz_link_key);
+    __type(value, struct mz_link_val);
+} links SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct mz_link_key);
+    __type(value, struct mz_flow_val);
+} flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct mz_link_key);
+    __type(value, struct mz_event_val);
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct mz_ip_key);
+    __type(value, struct mz_dns_val);
+} domains SEC(".maps");
+
+/* socket -> (task key, flow key), so that state changes seen in softirq
+ * context can be charged to the task that connected or accepted. */
+struct sock_owner {
+    struct mz_link_key key;
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct sock_owner);
+} socks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct mz_counters);
+} counters SEC(".maps");
+
+#define WALK_BUF   1024 /* path walk buffer: PATH_MAX + the longest name */
+#define WALK_DEPTH 40   /* path components and mount crossings */
+#define PATH_MASK  (MZ_BPF_PATH_MAX - 1)
+#define ARGS_MASK  (MZ_BPF_ARGS_MAX - 1)
+
+struct scratch {
+    /* The open path's task key cache: the key of (tk_tgid, tk_start), i.e.
+     * sip2(tgid, start) memoized per CPU; tk_tgid 0 = empty (see
+     * task_key_cached). First, on the page of file's first bytes. */
+    __u32 tk_tgid;
+    __u32 pad1;
+    __u64 tk_start;
+    __u64 tk_key;
+    /* The file an open returned: its mount and dentry, as numbers (see
+     * open_ident). */
+    __u64 id_mnt;
+    __u64 id_dentry;
+    struct mz_file_val file;
+    struct mz_file_val file2;
+    struct mz_args_val args;
+    char walk[WALK_BUF];
+    char rel[MZ_BPF_PATH_MAX];
+    struct mz_task_val task;
+    struct mz_exec_val exec;
+    struct mz_link_val link;
+    struct mz_flow_val flow;
+    struct mz_event_val ev;
+    /* The path walk's write position lives here, not in a register: loads
+     * from map memory are unknown to the verifier, which keeps the walk loop
+     * from being explored once per possible position. */
+    __u32 pos;
+    __u32 pad0;
+};
+
+/* Slot 0: process context; slot 1: programs that may run in softirq. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+#define DNS_MAX  512  /* bytes of a DNS message parsed (the classic UDP limit) */
+#define DNS_BUF  1024 /* power of two, with room past DNS_MAX for masked reads */
+#define DNS_MASK (DNS_BUF - 1)
+
+struct dns_scratch {
+    __u8 buf[DNS_BUF + 64];
+    __u32 pos; /* in map memory, for the same reason as scratch.pos */
+    __u32 pad0;
+    struct mz_ip_key key;
+    struct mz_dns_val val;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dns_scratch);
+} dns_scratch_map SEC(".maps");
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dns.h - DNS answers (ip -> domain) parsed on the cgroup v2 root's
+ * ingress.
+ */
+#ifndef MIZAN_BPF_PROGRAMS_DNS_H
+#define MIZAN_BPF_PROGRAMS_DNS_H
+
+static __always_inline __u32 be16_at(const __u8 *b, __u32 p)
+{
+    return ((__u32)b[p & DNS_MASK] << 8) | b[(p + 1) & DNS_MASK];
+}
+
+/* Skips a (possibly compressed) name at d->pos. Returns 0 or -1. A global
+ * function: verified once, not once per answer. */
+__noinline int mz_dns_skip_name(struct dns_scratch *d, __u32 len)
+{
+    if (!d)
+        return -1;
+    for (int j = 0; j < 64; j++) {
+        __u32 p = d->pos;
+        if (p >= len)
+            return -1;
+        __u8 l = d->buf[p & DNS_MASK];
+        if (l == 0) {
+            d->pos = p + 1;
+            return 0;
+        }
+        if ((l & 0xC0) == 0xC0) {
+            d->pos = p + 2;
+            return 0;
+        }
+        if (l & 0xC0)
+            return -1;
+        d->pos = p + 1 + l;
+    }
+    return -1;
+}
+
+/* Parses a DNS response of len bytes in d->buf: the question's name is
+ * recorded for every A and AAAA address in the answers. */
+__noinline int mz_dns_parse(struct dns_scratch *d, __u32 len)
+{
+    if (!d || len < 12 || len > DNS_MAX)
+        return 0;
+    __u8 *b = d->buf;
+    if (!(b[2] & 0x80) || (b[3] & 0x0f) || be16_at(b, 4) != 1)
+        return 0; /* not a response, an error, or not one question */
+    __u32 an = be16_at(b, 6);
+    d->pos = 12;
+    for (int i = 0; i < 64; i++) {
+        __u32 p = d->pos;
+        if (p >= len)
+            return 0;
+        __u8 l = b[p & DNS_MASK];
+        if (l == 0) {
+            d->pos = p + 1;
+            break;
+        }
+        if (l & 0xC0)
+            return 0;
+        d->pos = p + 1 + l;
+    }
+    __u32 qlen = d->pos - 12;
+    if (qlen < 2 || b[(d->pos - 1) & DNS_MASK] != 0)
+        return 0;
+    d->val.len = qlen > MZ_BPF_DOMAIN_MAX ? MZ_BPF_DOMAIN_MAX : qlen;
+    d->val.pad0 = 0;
+    d->val.seen_ns = bpf_ktime_get_boot_ns();
+    __builtin_memcpy(d->val.qname, &b[12], MZ_BPF_DOMAIN_MAX);
+    d->pos += 4; /* QTYPE, QCLASS */
+    for (int a = 0; a < 16; a++) {
+        if (a >= an)
+            break;
+        if (mz_dns_skip_name(d, len) < 0)
+            return 0;
+        __u32 p = d->pos;
+        if (p + 10 > len)
+            return 0;
+        __u32 type = be16_at(b, p);
+        __u32 rdlen = be16_at(b, p + 8);
+        p += 10;
+        if (p + rdlen > len)
+            return 0;
+        __builtin_memset(&d->key, 0, sizeof(d->key));
+        if (type == 1 && rdlen == 4) {
+            d->key.family = 2;
+            __builtin_memcpy(d->key.addr, &b[p & DNS_MASK], 4);
+            bpf_map_update_elem(&domains, &d->key, &d->val, BPF_ANY);
+        } else if (type == 28 && rdlen == 16) {
+            d->key.family = 10;
+            __builtin_memcpy(d->key.addr, &b[p & DNS_MASK], 16);
+            bpf_map_update_elem(&domains, &d->key, &d->val, BPF_ANY);
+        }
+        d->pos = p + rdlen;
+    }
+    return 0;
+}
+
+/* Every packet a socket receives passes here: UDP from port 53 is parsed,
+ * anything else costs a few loads. Never drops anything. */
+SEC("cgroup_skb/ingress")
+int mz_dns_ingress(struct __sk_buff *skb)
+{
+    __u32 off;
+    __u8 proto;
+    if (skb->protocol == bpf_htons(0x0800)) {
+        __u8 vihl;
+        __u16 frag;
+        if (bpf_skb_load_bytes(skb, 0, &vihl, 1) < 0 || bpf_skb_load_bytes(skb, 9, &proto, 1) < 0 ||
+            bpf_skb_load_bytes(skb, 6, &frag, 2) < 0)
+            return 1;
+        if (bpf_ntohs(frag) & 0x3fff)
+            return 1; /* fragments */
+        off = (vihl & 0x0f) * 4;
+    } else if (skb->protocol == bpf_htons(0x86DD)) {
+        if (bpf_skb_load_bytes(skb, 6, &proto, 1) < 0)
+            return 1;
+        off = 40;
+    } else {
+        return 1;
+    }
+    if (proto != 17 /* UDP */)
+        return 1;
+    __u16 sport;
+    if (bpf_skb_load_bytes(skb, off, &sport, 2) < 0 || sport != bpf_htons(53))
+        return 1;
+    off += 8;
+    if (skb->len <= off)
+        return 1;
+    __u64 n = skb->len - off;
+    if (n > DNS_MAX)
+        n = DNS_MAX;
+    /* keep the compiler from reusing the unbounded value for the verifier */
+    asm volatile("" : "+r"(n));
+    __u32 zero = 0;
+    struct dns_scratch *d = bpf_map_lookup_elem(&dns_scratch_map, &zero);
+    if (!d || n < 12 || n > DNS_MAX)
+        return 1;
+    if (bpf_skb_load_bytes(skb, off, d->buf, n) < 0)
+        return 1;
+    mz_dns_parse(d, n);
+    return 1;
+}
+
+#endif

@@ -7,7 +7,7 @@
  *
  * The maps form a small relational store. Every key is a keyed hash (SipHash-
  * 1-3, per-boot random key set through rodata) of a stable identity:
- *   task key  = H(tgid, start time)            -> mz_task_val   (map "tasks")
+ *   task key  = H(tgid, start time, exec seq)  -> mz_task_val   (map "tasks"; one per image)
  *   file key  = H(path bytes)                  -> mz_file_val   ("files", "files_long")
  *   args key  = H(argv bytes)                  -> mz_args_val   ("args", "args_long")
  *   (task key, file key)                       -> mz_link_val   (map "links")
@@ -43,6 +43,7 @@
 #define MZ_REC_EXITED    (1u << 1) /* task: the process has exited */
 #define MZ_REC_EXECED    (1u << 2) /* task: exe/args come from an exec we saw */
 #define MZ_REC_LAZY      (1u << 3) /* task: created on first sight, not at fork */
+#define MZ_REC_REPLACED  (1u << 4) /* task: this image was replaced by an exec (exit_ns: when) */
 
 /* Maps whose records are counted (index into mz_counters). */
 enum mz_map_index {

@@ -6,11 +6,22 @@
 #ifndef MIZAN_BPF_HELPERS_TASK_H
 #define MIZAN_BPF_HELPERS_TASK_H
 
+/* The identity of a process image: (tgid, start time, exec sequence). The
+ * kernel bumps the leader's self_exec_id at every exec (begin_new_exec, before
+ * the exec tracepoint runs), and an execing thread takes over the leader's
+ * start time, so every image of a process has a key of its own: an exec
+ * makes a new task record, and the records made by the image before it keep
+ * naming that image. The low 32 bits of the sequence are enough (4e9 execs
+ * of one process would take days). */
+static __always_inline __u64 image_key(__u32 tgid, __u64 start, __u64 exec_id)
+{
+    return sip2(((__u64)(__u32)exec_id << 32) | tgid, start);
+}
+
 static __always_inline __u64 task_key_of(struct task_struct *leader)
 {
-    __u32 tgid = BPF_CORE_READ(leader, tgid);
-    __u64 start = BPF_CORE_READ(leader, start_boottime);
-    return sip2(tgid, start);
+    return image_key(BPF_CORE_READ(leader, tgid), BPF_CORE_READ(leader, start_boottime),
+                     BPF_CORE_READ(leader, self_exec_id));
 }
 
 /* The hot path's version: direct BTF loads instead of probe-read helpers. */
@@ -18,26 +29,29 @@ static __always_inline __u64 current_task_key(void)
 {
     struct task_struct *t = bpf_get_current_task_btf();
     struct task_struct *l = t->group_leader;
-    return sip2(l->tgid, l->start_boottime);
+    return image_key(l->tgid, l->start_boottime, l->self_exec_id);
 }
 
 /* The open path's version, for the current task t: the key is a function of
- * (tgid, start) only, so it is memoized per CPU in the scratch (a process
- * opening files in a loop hashes its identity once). The entry is emptied
- * before it is rewritten and marked valid last, so that a program nesting
- * in between never sees a half-written one. */
+ * (tgid, start, exec sequence) only, so it is memoized per CPU in the
+ * scratch (a process opening files in a loop hashes its identity once; an
+ * exec changes the sequence, so the memo never outlives the image). The
+ * entry is emptied before it is rewritten and marked valid last, so that a
+ * program nesting in between never sees a half-written one. */
 static __always_inline __u64 task_key_cached(struct scratch *s, struct task_struct *t)
 {
     struct task_struct *l = t->group_leader;
     __u32 tgid = l->tgid;
     __u64 start = l->start_boottime;
+    __u32 exec_id = (__u32)l->self_exec_id;
     volatile struct scratch *vs = s;
-    if (tgid && vs->tk_tgid == tgid && vs->tk_start == start)
+    if (tgid && vs->tk_tgid == tgid && vs->tk_start == start && vs->tk_exec == exec_id)
         return vs->tk_key;
-    __u64 key = sip2(tgid, start);
+    __u64 key = image_key(tgid, start, exec_id);
     vs->tk_tgid = 0;
     vs->tk_key = key;
     vs->tk_start = start;
+    vs->tk_exec = exec_id;
     vs->tk_tgid = tgid;
     return key;
 }
@@ -135,8 +149,8 @@ static __always_inline long task_insert(__u64 key, struct mz_task_val *v)
     return err;
 }
 
-/* Makes sure the current process has a task record (created lazily, with its
- * exe, for processes that started before mizan; args come from /proc). */
+/* Makes sure the current process image has a task record (created lazily,
+ * with its exe and command line, for processes that started before mizan). */
 __noinline int mz_task_ensure(__u64 key, struct scratch *s)
 {
     if (!s || bpf_map_lookup_elem(&tasks, &key))
@@ -147,9 +161,9 @@ __noinline int mz_task_ensure(__u64 key, struct scratch *s)
     task_fill(t, v, gen_now());
     v->flags = MZ_REC_LAZY;
     v->exe_key = exe_store(t, s);
-    /* args_key stays 0: userland reads /proc/PID/cmdline for these (the
-     * process is alive, it just did something), which keeps the argv hash
-     * out of every program but exec's. */
+    /* The command line now, once per image: /proc/PID/cmdline at scan time
+     * may already belong to a later image (an exec) or be gone (an exit). */
+    v->args_key = mz_args_store(s);
     task_insert(key, v);
     return 0;
 }

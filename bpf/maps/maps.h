@@ -105,11 +105,11 @@ struct {
 #define ARGS_MASK  (MZ_BPF_ARGS_MAX - 1)
 
 struct scratch {
-    /* The open path's task key cache: the key of (tk_tgid, tk_start), i.e.
-     * sip2(tgid, start) memoized per CPU; tk_tgid 0 = empty (see
+    /* The open path's task key cache: the key of (tk_tgid, tk_start,
+     * tk_exec), i.e. image_key memoized per CPU; tk_tgid 0 = empty (see
      * task_key_cached). First, on the page of file's first bytes. */
     __u32 tk_tgid;
-    __u32 pad1;
+    __u32 tk_exec;
     __u64 tk_start;
     __u64 tk_key;
     /* The file an open returned: its mount and dentry, as numbers (see

@@ -69,9 +69,23 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
         file_store(cwd_key, &s->file2);
     }
 
-    /* Task record: update in place, or create (process older than mizan). */
+    /* The image this exec replaced keeps its record, closed: what it did is
+     * still charged to it (an exec must not rewrite history). The new image
+     * gets a record of its own, with the parent the process had. */
+    __u64 exec_id = BPF_CORE_READ(t, self_exec_id);
+    __u64 old_key =
+        image_key(BPF_CORE_READ(t, tgid), BPF_CORE_READ(t, start_boottime), exec_id - 1);
+    __u64 parent_key = 0;
+    struct mz_task_val *ov = bpf_map_lookup_elem(&tasks, &old_key);
+    if (ov) {
+        parent_key = ov->parent_key;
+        ov->exit_ns = now;
+        ov->flags |= MZ_REC_REPLACED;
+        ov->gen = gen_now();
+    }
     struct mz_task_val *tv = bpf_map_lookup_elem(&tasks, &key);
     if (tv) {
+        /* made lazily between the exec and this tracepoint */
         tv->exe_key = exe_key;
         tv->args_key = args_key;
         tv->exec_ns = now;
@@ -83,6 +97,8 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     } else {
         struct mz_task_val *v = &s->task;
         task_fill(t, v, gen);
+        if (parent_key)
+            v->parent_key = parent_key;
         v->exe_key = exe_key;
         v->args_key = args_key;
         v->exec_ns = now;
@@ -94,7 +110,7 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     struct mz_exec_key ek = {.task_key = key, .exec_ns = now};
     struct mz_exec_val *e = &s->exec;
     struct task_struct *parent = BPF_CORE_READ(t, real_parent, group_leader);
-    e->parent_key = parent ? task_key_of(parent) : 0;
+    e->parent_key = parent_key ? parent_key : parent ? task_key_of(parent) : 0;
     e->start_ns = BPF_CORE_READ(t, start_boottime);
     e->cgroup_id = task_cgroup(t);
     e->exe_key = exe_key;

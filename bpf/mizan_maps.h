@@ -167,8 +167,15 @@ struct mz_link_val {
     __u32 created_gen;
     __u32 tgid;
     __u32 epoch; /* opens: the path epoch file_key was checked in; MZ_EPOCH_MOVED */
+    /* The file's identity when the link was made from a dentry (opens,
+     * actions on a file descriptor, execs): its inode and the kernel's
+     * device number of its filesystem (major << 20 | minor); 0 when the
+     * action named a path only (unlink, rename, chmod by path, ...). */
+    __u64 ino;
+    __u32 dev;
+    __u32 pad1;
 };
-_Static_assert(sizeof(struct mz_link_val) == 80, "mz_link_val layout");
+_Static_assert(sizeof(struct mz_link_val) == 96, "mz_link_val layout");
 
 /* An open link whose file's path changed after it was made (a directory
  * above it renamed): its later opens are recorded by path instead. */

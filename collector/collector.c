@@ -41,6 +41,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -831,6 +832,11 @@ static struct mz_observation *obs_link(struct mz_collector *c, const struct pend
     o->file.path = file_path(c, v.file_key);
     o->file.path2 = file_path(c, v.path2_key);
     o->file.actions = (uint32_t)v.actions;
+    if (v.ino) {
+        /* the kernel's device number is major << 20 | minor */
+        o->file.ino = v.ino;
+        o->file.dev = makedev(v.dev >> 20, v.dev & 0xfffff);
+    }
     return o;
 }
 

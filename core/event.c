@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 
 /* --- lifecycle ----------------------------------------------------------- */
 
@@ -53,6 +54,7 @@ void mz_observation_clear(struct mz_observation *obs)
     mz_process_clear(&obs->proc);
     free(obs->file.path);
     free(obs->file.path2);
+    free(obs->file.seen_as);
     free(obs->flow.domain);
     free(obs->tamper.detail);
     memset(obs, 0, sizeof(*obs));
@@ -90,6 +92,7 @@ void mz_observation_copy(struct mz_observation *dst, const struct mz_observation
     mz_process_copy(&dst->proc, &src->proc);
     dst->file.path = mz_strdup(src->file.path);
     dst->file.path2 = mz_strdup(src->file.path2);
+    dst->file.seen_as = mz_strdup(src->file.seen_as);
     dst->flow.domain = mz_strdup(src->flow.domain);
     dst->tamper.detail = mz_strdup(src->tamper.detail);
 }
@@ -600,6 +603,15 @@ static void jw_observation_fields(struct jw *w, const struct mz_observation *obs
         jw_str_or_null(w, "path", obs->file.path);
         if (obs->file.path2)
             jw_str(w, "path2", obs->file.path2);
+        if (obs->file.seen_as)
+            jw_str(w, "seen_as", obs->file.seen_as);
+        if (obs->file.ino) {
+            char dev[32];
+            snprintf(dev, sizeof(dev), "%u:%u", major((dev_t)obs->file.dev),
+                     minor((dev_t)obs->file.dev));
+            jw_str(w, "dev", dev);
+            jw_int(w, "inode", (int64_t)obs->file.ino);
+        }
         jw_bits(w, "actions", obs->file.actions, mz_file_action_name);
         jw_close(w, '}');
         break;
@@ -798,6 +810,32 @@ static int jnum(struct jctx *c, const cJSON *o, const char *key, const char *pat
     return 0;
 }
 
+/* file.dev ("MAJOR:MINOR") and file.inode, both or neither. */
+static int file_ident_from_json(struct jctx *c, const cJSON *o, struct mz_file *f)
+{
+    double ino = 0;
+    int r = jnum(c, o, "inode", "file.", 1, 9007199254740992.0, &ino);
+    if (r < 0)
+        return r;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "dev");
+    if (r == 1 && (!d || cJSON_IsNull(d)))
+        return 0;
+    if (r == 1 || !cJSON_IsString(d) || !d->valuestring)
+        return jfail(c, "file.dev, file.inode: give both (dev as \"MAJOR:MINOR\")");
+    char *end;
+    errno = 0;
+    unsigned long maj = strtoul(d->valuestring, &end, 10);
+    if (errno || end == d->valuestring || *end != ':' || maj > 4095)
+        return jfail(c, "file.dev: expected \"MAJOR:MINOR\"");
+    const char *m = end + 1;
+    unsigned long min = strtoul(m, &end, 10);
+    if (errno || end == m || *end || min > 1048575)
+        return jfail(c, "file.dev: expected \"MAJOR:MINOR\"");
+    f->dev = makedev(maj, min);
+    f->ino = (uint64_t)ino;
+    return 0;
+}
+
 static int jtime(struct jctx *c, const cJSON *o, const char *key, uint64_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -961,10 +999,13 @@ static int observation_from_json(struct jctx *c, const cJSON *j, struct mz_obser
             return jfail(c, "file: missing or not an object");
         if ((r = jstr(c, v, "path", "file.", MZ_PATH_MAX, &o->file.path)) ||
             (r = jstr(c, v, "path2", "file.", MZ_PATH_MAX, &o->file.path2)) ||
+            (r = jstr(c, v, "seen_as", "file.", MZ_PATH_MAX, &o->file.seen_as)) ||
             (r = jbits(c, v, "actions", "file.", mz_file_action_parse, &o->file.actions)))
             return r;
         if (!o->file.path)
             return jfail(c, "file.path: missing");
+        if ((r = file_ident_from_json(c, v, &o->file)) < 0)
+            return r;
         break;
     case MZ_OBS_FLOW: {
         char *s = NULL;

@@ -77,6 +77,14 @@ struct mz_file {
     char *path;       /* absolute path */
     char *path2;      /* the other path of a rename/link/symlink, or NULL */
     uint32_t actions; /* enum mz_file_action bits */
+    /* The file's identity, when the kernel had it (0: unknown): its inode
+     * and device (userland dev_t, as stat(2) gives it). */
+    uint64_t ino;
+    uint64_t dev;
+    /* The path the process used when a recipe named the same file (same
+     * identity) by another path: path then holds the recipe's path (a hard
+     * link, a bind mount, a chroot). NULL otherwise. */
+    char *seen_as;
 };
 
 struct mz_flow {

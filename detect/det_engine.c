@@ -33,6 +33,7 @@
 #include "core/embedded.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "detect/det_ident.h"
 #include "detect/det_int.h"
 #include "detect/detect.h"
 
@@ -63,6 +64,7 @@ struct det_engine {
     _Atomic uint64_t reloads, reload_failures;
 
     int ino_fd;
+    struct det_ident *ident; /* files the recipes name, by identity */
 };
 
 /* --- loading --------------------------------------------------------------------- */
@@ -340,6 +342,8 @@ static void install_set(struct det_engine *e, struct det_set *s)
     e->hits_cap = n ? n : 1;
     e->hits = mz_calloc(e->hits_cap, sizeof(*e->hits));
     e->uses_new_domains = uses_new;
+    det_ident_free(e->ident);
+    e->ident = det_ident_new(s, 1000000000ull);
 }
 
 static struct load_cfg engine_load_cfg(const struct det_engine *e)
@@ -449,10 +453,9 @@ static bool global_allow(struct det_engine *e)
     return true;
 }
 
-int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_fn emit, void *ctx)
+static int match_obs(struct det_engine *e, const struct mz_observation *obs, det_emit_fn emit,
+                     void *ctx)
 {
-    if (!e || !obs || !emit)
-        return -EINVAL;
     bool new_domain = false;
     if (e->uses_new_domains && obs->kind == MZ_OBS_FLOW && obs->flow.domain && *obs->flow.domain)
         new_domain = domain_is_new(e, obs->flow.domain);
@@ -482,6 +485,29 @@ int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_f
         emitted++;
     }
     return emitted;
+}
+
+int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_fn emit, void *ctx)
+{
+    if (!e || !obs || !emit)
+        return -EINVAL;
+    const char *named = NULL;
+    if ((obs->kind == MZ_OBS_FILE || obs->kind == MZ_OBS_EXEC) && obs->file.ino) {
+        det_ident_refresh(e->ident, mz_monotonic_ns());
+        named = det_ident_lookup(e->ident, obs->file.dev, obs->file.ino);
+    }
+    if (!named || (obs->file.path && strcmp(named, obs->file.path) == 0))
+        return match_obs(e, obs, emit, ctx);
+    /* A file a recipe names, reached by another path (hard link, bind
+     * mount, chroot): matched, and reported, as the recipe's path. */
+    struct mz_observation copy;
+    mz_observation_copy(&copy, obs);
+    free(copy.file.seen_as);
+    copy.file.seen_as = copy.file.path;
+    copy.file.path = mz_strdup(named);
+    int rc = match_obs(e, &copy, emit, ctx);
+    mz_observation_clear(&copy);
+    return rc;
 }
 
 struct cJSON *det_stats_json(const struct det_engine *e)
@@ -527,6 +553,7 @@ void det_engine_free(struct det_engine *e)
     if (e->ino_fd >= 0)
         close(e->ino_fd);
     det_set_free(e->set);
+    det_ident_free(e->ident);
     free(e->hits);
     det_rate_free(e->rate);
     free(e->seen);

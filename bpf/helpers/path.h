@@ -20,6 +20,11 @@ __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, _
     if (!s || !dentry_p || !vfsmnt_p)
         return -1;
     struct mz_file_val *out = which ? &s->file2 : &s->file;
+    if (!which) {
+        struct inode *ino = BPF_CORE_READ(dentry, d_inode);
+        s->file_ino = ino ? BPF_CORE_READ(ino, i_ino) : 0;
+        s->file_dev = ino ? BPF_CORE_READ(ino, i_sb, s_dev) : 0;
+    }
     char *walk = s->walk;
     s->pos = MZ_BPF_PATH_MAX;
     for (i = 0; i < WALK_DEPTH; i++) {
@@ -94,14 +99,8 @@ static __always_inline int path_of_fd(int fd, struct scratch *s, __u32 which)
     return path_of_file(file_of_fd(fd), s, which);
 }
 
-/* Reads the user path upath into s->file (which == 0) or s->file2. A
- * relative path is resolved against dfd (or the working directory for
- * AT_FDCWD) by walking that directory and appending the relative part.
- * Returns 0 or -1. */
-__noinline int mz_read_user_path(__u64 upath, int dfd, struct scratch *s, __u32 which)
+static __always_inline int read_user_path(__u64 upath, int dfd, struct scratch *s, __u32 which)
 {
-    if (!s)
-        return -1;
     struct mz_file_val *out = which ? &s->file2 : &s->file;
     long n = bpf_probe_read_user_str(out->path, MZ_BPF_PATH_MAX, (const char *)upath);
     if (n <= 0) {
@@ -159,6 +158,24 @@ __noinline int mz_read_user_path(__u64 upath, int dfd, struct scratch *s, __u32 
     out->len = dl + rl;
     out->path[(dl + rl) & PATH_MASK] = 0;
     return 0;
+}
+
+/* Reads the user path upath into s->file (which == 0) or s->file2. A
+ * relative path is resolved against dfd (or the working directory for
+ * AT_FDCWD) by walking that directory and appending the relative part.
+ * A path named by a string has no known identity: s->file_ino/dev are 0
+ * after it (the directory walked for a relative path is not the file).
+ * Returns 0 or -1. */
+__noinline int mz_read_user_path(__u64 upath, int dfd, struct scratch *s, __u32 which)
+{
+    if (!s)
+        return -1;
+    int r = read_user_path(upath, dfd, s, which);
+    if (!which) {
+        s->file_ino = 0;
+        s->file_dev = 0;
+    }
+    return r;
 }
 
 static __always_inline __u64 file_key_of(struct mz_file_val *f)

@@ -43,7 +43,8 @@
  * another CPU created it meanwhile, counts this action there instead. The
  * caller has stored its file records and made sure of its task. */
 static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k, __u32 actions,
-                                       __u64 key2, __u64 file_key, __u32 epoch, __u32 gen)
+                                       __u64 key2, __u64 file_key, __u32 epoch, __u32 gen,
+                                       __u64 ino, __u32 dev)
 {
     __u64 now = bpf_ktime_get_boot_ns();
     __u64 jnow = bpf_jiffies64();
@@ -60,6 +61,9 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
     v->created_gen = gen;
     v->tgid = bpf_get_current_pid_tgid() >> 32;
     v->epoch = epoch;
+    v->ino = ino;
+    v->dev = dev;
+    v->pad1 = 0;
     long err = bpf_map_update_elem(&links, k, v, BPF_NOEXIST);
     if (err == 0) {
         CREATED(MZ_MAP_LINKS, &links, k, struct mz_link_val, gen);
@@ -73,8 +77,9 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
     return 0;
 }
 
-/* Charges actions on s->file (and s->file2 when two) to the current task.
- * The hot path is the in-place update of an existing link. */
+/* Charges actions on s->file (and s->file2 when two) to the current task,
+ * with the identity in s->file_ino/dev (0: unknown). The hot path is the
+ * in-place update of an existing link. */
 __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
 {
     if (!s)
@@ -82,6 +87,9 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
     struct mz_file_val *f = &s->file;
     struct mz_link_key k;
     __u32 gen = gen_now();
+    /* before mz_task_ensure, which may walk the exe's path over s->file */
+    __u64 ino = s->file_ino;
+    __u32 dev = s->file_dev;
 
     k.task_key = current_task_key();
     k.obj_key = file_key_of(f);
@@ -103,7 +111,7 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
         file_store(key2, &s->file2);
     mz_task_ensure(k.task_key, s);
 
-    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen);
+    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen, ino, dev);
 }
 
 /* A privilege or tamper event charged to the current task; with detail, the

@@ -116,6 +116,12 @@ struct scratch {
      * open_ident). */
     __u64 id_mnt;
     __u64 id_dentry;
+    /* The identity (inode, kernel device number) of the file whose path is
+     * in `file`, when that path was walked from a dentry; 0 when it came
+     * from a string (see mz_walk_path, mz_read_user_path). */
+    __u64 file_ino;
+    __u32 file_dev;
+    __u32 pad2;
     struct mz_file_val file;
     struct mz_file_val file2;
     struct mz_args_val args;

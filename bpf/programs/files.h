@@ -127,9 +127,11 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
         return 0;
     }
 
+    __u64 ino = s->file_ino;
+    __u32 dev = s->file_dev;
     file_store(pkey, &s->file);
     mz_task_ensure(task_key, s);
-    return link_insert(s, &k, actions, 0, pkey, epoch, gen);
+    return link_insert(s, &k, actions, 0, pkey, epoch, gen, ino, dev);
 }
 
 /* Every successful open: the in-place update of the (task, identity) link
@@ -168,6 +170,8 @@ static __always_inline int symlink_common(const char *utarget, const char *ulink
         return 0;
     s->file.len = n - 1;
     s->file.flags = n == MZ_BPF_PATH_MAX ? MZ_REC_TRUNCATED : 0;
+    s->file_ino = 0; /* the target is a string */
+    s->file_dev = 0;
     return mz_record_link(s, MZ_FA_SYMLINK, 1);
 }
 
@@ -188,6 +192,8 @@ static __always_inline int memfd_common(const char *uname)
         return 0;
     s->file.len = 6 + n - 1;
     s->file.flags = 0;
+    s->file_ino = 0;
+    s->file_dev = 0;
     return mz_record_link(s, MZ_FA_MEMFD | MZ_FA_CREATE, 0);
 }
 

@@ -50,6 +50,9 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
             s->file.flags = MZ_REC_TRUNCATED;
             count_truncated();
         }
+        struct inode *ino = BPF_CORE_READ(bprm, file, f_inode);
+        s->file_ino = ino ? BPF_CORE_READ(ino, i_ino) : 0;
+        s->file_dev = ino ? BPF_CORE_READ(ino, i_sb, s_dev) : 0;
     } else if (path_of_file(BPF_CORE_READ(bprm, file), s, 0) < 0) {
         s->file.len = 0;
     }

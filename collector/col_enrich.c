@@ -3,10 +3,37 @@
  * col_enrich.c - process enrichment for the collector: /proc fallbacks
  * (checked against the process start time, so that a reused pid is never
  * mistaken for the original), user names, container ids from cgroup paths,
- * and executable SHA-256 digests cached by (dev, inode, mtime, size).
+ * and the facts about the executable: its SHA-256 and whether it is a
+ * trusted system binary (see struct mz_process).
+ *
+ * The executable is never touched on the scan thread. Any open, stat or read
+ * of it can block without bound (a FIFO, a FUSE or NFS file whose server
+ * does not answer), and the files are the attacker's choice. One exe worker
+ * thread does that work; the scan thread hands it jobs through a bounded
+ * SPSC queue and takes results from another:
+ *
+ *  - a job is one (process, exe) pair, keyed by a tag of (pid, start time,
+ *    exe path); its result lands in a direct-mapped facts table owned by the
+ *    scan thread, so later observations of the process get it at once;
+ *  - the scan thread waits for a result it needs at most WAIT_OBS_MS per
+ *    observation and WAIT_SCAN_MS per scan in total; past that the
+ *    observation leaves with exe_sha256 null and exe_sha256_why "pending"
+ *    (the result serves the process's next observations). A full job queue
+ *    gives "busy", a worker stuck on one file for STALL_NS gives "stalled":
+ *    no observation ever waits longer than those bounds;
+ *  - the worker opens /proc/PID/exe (through a /proc/PID directory fd whose
+ *    start time was checked, so a reused pid cannot substitute its file)
+ *    while the process lives; once it is gone, the recorded path with
+ *    O_PATH|O_NOFOLLOW, and only when fstat says regular file does it reopen
+ *    that very inode (/proc/self/fd/N) with O_RDONLY|O_NONBLOCK|O_CLOEXEC for
+ *    reading: no FIFO, device or symlink target is ever opened for reading;
+ *  - digests are cached by (dev, inode, size, mtime, ctime): a same-size
+ *    rewrite with the mtime put back still changes ctime. A file over
+ *    hash_max_bytes is not read ("too_large"), and a read over HASH_TIME_NS
+ *    stops ("timeout").
  *
  * Workload: called once per observation from the collector thread; every
- * cache is a fixed-size set-associative table allocated at init.
+ * cache is a fixed-size table allocated at init.
  */
 #include "collector/col_enrich.h"
 
@@ -14,7 +41,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +54,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "pipeline/queue.h"
 
 #define SHA_WAYS     4
 #define USER_SLOTS   256
@@ -32,7 +62,7 @@
 
 struct sha_entry {
     bool valid;
-    uint64_t dev, ino, mtime_ns, size;
+    uint64_t dev, ino, mtime_ns, ctime_ns, size;
     uint32_t age;
     char hex[65];
 };
@@ -61,25 +91,68 @@ struct proc_entry {
     char *exe;  /* /proc/PID/exe */
     char *args; /* /proc/PID/cmdline */
     char *cwd;
-    char *sha; /* digest of the running executable */
-    bool sha_done;
 };
-#define PROC_SLOTS 4096
+#define PROC_SLOTS   4096
 
-/* Bytes hashed per scan at most: a first scan on a busy host meets many
- * executables, and hashing them all must not hold the scan (and the first
- * alert) back; the rest get their digest at a later scan. */
-#define HASH_BUDGET_PER_SCAN (64ull << 20)
+#define JOB_QUEUE    256                    /* exe jobs in flight at most */
+#define FACTS_SLOTS  4096                   /* results kept for the processes' later observations */
+#define WAIT_OBS_MS  50                     /* longest wait for one observation's exe facts */
+#define WAIT_SCAN_MS 100                    /* longest total wait per scan */
+#define HASH_TIME_NS (2000ull * 1000000ull) /* longest digest of one file */
+#define STALL_NS     (2 * HASH_TIME_NS)     /* a job this old: the worker is stuck */
+
+/* One (process, exe) pair, handed to the worker and back. */
+struct exe_job {
+    uint64_t tag;
+    int pid;              /* > 0: try /proc/PID/exe first */
+    uint64_t start_ns;    /* the process's start, checked on /proc/PID; 0: do not check */
+    bool hash;            /* compute the digest (the parent's check needs none) */
+    bool path_ok;         /* the recorded path may be opened (not another mount namespace) */
+    bool proc_must_match; /* /proc/PID/exe must be `path` (a parent, whose start is unknown) */
+    char *path;           /* the recorded exe path, or NULL */
+    /* results */
+    bool have_hex;
+    char hex[65];
+    const char *sha_why; /* static string */
+    bool trusted;
+    const char *trust_why; /* static string */
+};
+
+/* What the worker shares with the scan thread. Reference-counted: when the
+ * worker is stuck in a read at shutdown, the scan side leaves it behind and
+ * whichever side is last frees this. */
+struct exe_worker {
+    _Atomic int refs;
+    _Atomic bool stop;
+    _Atomic bool exited;
+    _Atomic uint64_t busy_since; /* monotonic ns the current job started; 0: idle */
+    struct mz_spsc *req, *res;   /* scan -> worker, worker -> scan */
+    struct mz_waiter req_w, res_w;
+    uint64_t hash_max_bytes;
+    struct sha_entry *sha; /* nsets * SHA_WAYS; the worker's alone */
+    size_t sha_sets;
+    uint32_t sha_clock;
+    _Atomic uint64_t hits, misses, errors;
+    pthread_t thread;
+};
+
+struct facts_entry {
+    uint64_t tag;
+    uint8_t state; /* FACTS_EMPTY, _PENDING or _DONE */
+    bool have_hex, trusted;
+    char hex[65];
+    const char *sha_why, *trust_why;
+};
+enum { FACTS_EMPTY = 0, FACTS_PENDING = 1, FACTS_DONE = 2 };
 
 struct col_enrich {
     bool hash_exes;
-    uint64_t hash_budget; /* bytes left to hash in this scan */
     uint32_t epoch;
     struct proc_entry *procs; /* PROC_SLOTS, direct-mapped by pid */
-    uint64_t hash_max_bytes;
-    struct sha_entry *sha; /* nsets * SHA_WAYS */
-    size_t sha_sets;
-    uint32_t sha_clock;
+    struct exe_worker *worker;
+    struct facts_entry *facts; /* FACTS_SLOTS, direct-mapped by tag */
+    size_t in_flight;          /* jobs pushed whose result was not taken yet */
+    uint64_t wait_left_ns;     /* this scan's waiting budget */
     struct user_entry users[USER_SLOTS];
     struct user_entry groups[USER_SLOTS];
     struct cgroup_entry cgroups[CGROUP_SLOTS];
@@ -87,20 +160,24 @@ struct col_enrich {
     struct col_enrich_stats stats;
 };
 
+static struct exe_worker *worker_start(const struct mz_config *cfg);
+static void worker_stop(struct exe_worker *w);
+
 struct col_enrich *col_enrich_new(const struct mz_config *cfg)
 {
     struct col_enrich *e = mz_calloc(1, sizeof(*e));
-    e->hash_exes = cfg->collector.hash_executables;
-    e->hash_max_bytes = cfg->collector.hash_max_bytes;
-    size_t n = cfg->cache.exe_hashes;
-    e->sha_sets = n / SHA_WAYS ? n / SHA_WAYS : 1;
-    e->sha = mz_calloc(e->sha_sets * SHA_WAYS, sizeof(*e->sha));
+    e->hash_exes =
+        cfg->collector.hash_executables && cfg->collector.hash_max_bytes && cfg->cache.exe_hashes;
     e->clk_tck = sysconf(_SC_CLK_TCK);
     if (e->clk_tck <= 0)
         e->clk_tck = 100;
     e->procs = mz_calloc(PROC_SLOTS, sizeof(*e->procs));
+    e->facts = mz_calloc(FACTS_SLOTS, sizeof(*e->facts));
     e->epoch = 1;
-    e->hash_budget = HASH_BUDGET_PER_SCAN;
+    e->wait_left_ns = WAIT_SCAN_MS * 1000000ull;
+    e->worker = worker_start(cfg);
+    if (!e->worker)
+        log_warn("collector: no exe worker thread: executables are neither hashed nor checked");
     return e;
 }
 
@@ -109,7 +186,6 @@ static void proc_entry_clear(struct proc_entry *pe)
     free(pe->exe);
     free(pe->args);
     free(pe->cwd);
-    free(pe->sha);
     memset(pe, 0, sizeof(*pe));
 }
 
@@ -117,25 +193,32 @@ void col_enrich_free(struct col_enrich *e)
 {
     if (!e)
         return;
+    worker_stop(e->worker);
     for (size_t i = 0; e->procs && i < PROC_SLOTS; i++)
         proc_entry_clear(&e->procs[i]);
     free(e->procs);
-    free(e->sha);
+    free(e->facts);
     free(e);
 }
 
 void col_enrich_stats(const struct col_enrich *e, struct col_enrich_stats *out)
 {
     *out = e->stats;
+    if (e->worker) {
+        out->sha_hits = atomic_load(&e->worker->hits);
+        out->sha_misses = atomic_load(&e->worker->misses);
+        out->sha_errors = atomic_load(&e->worker->errors);
+    }
 }
 
 /* ---- /proc ------------------------------------------------------------------ */
 
-/* Reads at most cap bytes of a /proc file. Returns the byte count (and sets
- * *more when the file had more) or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t cap, bool *more)
+/* Reads at most cap bytes of a /proc file, path relative to dfd (or
+ * AT_FDCWD). Returns the byte count (and sets *more when the file had more)
+ * or -errno. */
+static ssize_t read_small_at(int dfd, const char *path, char *buf, size_t cap, bool *more)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     size_t n = 0;
@@ -161,13 +244,20 @@ static ssize_t read_small(const char *path, char *buf, size_t cap, bool *more)
     return (ssize_t)n;
 }
 
-/* Fields of /proc/PID/stat after the comm: index 0 is the state (field 3). */
-static int stat_fields(int pid, uint64_t *ppid, uint64_t *starttime)
+static ssize_t read_small(const char *path, char *buf, size_t cap, bool *more)
+{
+    return read_small_at(AT_FDCWD, path, buf, cap, more);
+}
+
+/* Fields of /proc/PID/stat after the comm (index 0 is the state, field 3);
+ * dfd is a /proc/PID directory, or -1 to open /proc/pid/stat by path. */
+static int stat_fields(int dfd, int pid, uint64_t *ppid, uint64_t *starttime)
 {
     char path[64], buf[1024];
     bool more;
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    ssize_t n = read_small(path, buf, sizeof(buf) - 1, &more);
+    ssize_t n = dfd >= 0 ? read_small_at(dfd, "stat", buf, sizeof(buf) - 1, &more)
+                         : read_small(path, buf, sizeof(buf) - 1, &more);
     if (n <= 0)
         return n < 0 ? (int)n : -EIO;
     buf[n] = 0;
@@ -193,16 +283,22 @@ static int stat_fields(int pid, uint64_t *ppid, uint64_t *starttime)
     return -EIO;
 }
 
-bool col_proc_is(int pid, uint64_t start_ns)
+/* True when the start time in clock ticks (/proc/PID/stat) is start_ns. */
+static bool ticks_match(uint64_t ticks, uint64_t start_ns)
 {
-    uint64_t ticks;
-    if (pid <= 0 || stat_fields(pid, NULL, &ticks) < 0)
-        return false;
     if (!start_ns)
         return true; /* nothing to compare with */
     long hz = sysconf(_SC_CLK_TCK);
     uint64_t want = start_ns / (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
     return ticks + 1 >= want && ticks <= want + 1;
+}
+
+bool col_proc_is(int pid, uint64_t start_ns)
+{
+    uint64_t ticks;
+    if (pid <= 0 || stat_fields(-1, pid, NULL, &ticks) < 0)
+        return false;
+    return ticks_match(ticks, start_ns);
 }
 
 static char *proc_link(int pid, const char *what)
@@ -220,7 +316,7 @@ int col_proc_parent(int pid, int *ppid, char **exe)
 {
     uint64_t pp;
     *exe = NULL;
-    int err = stat_fields(pid, &pp, NULL);
+    int err = stat_fields(-1, pid, &pp, NULL);
     if (err < 0)
         return err;
     *ppid = (int)pp;
@@ -378,7 +474,7 @@ static void container_of_pid(struct col_enrich *e, struct mz_process *p)
 void col_enrich_begin_scan(struct col_enrich *e)
 {
     e->epoch++;
-    e->hash_budget = HASH_BUDGET_PER_SCAN;
+    e->wait_left_ns = WAIT_SCAN_MS * 1000000ull;
 }
 
 /* The entry for (pid, start_ns) in this scan, filled with "alive" on first
@@ -454,109 +550,556 @@ static void group_of(struct col_enrich *e, struct mz_process *p)
         p->group = mz_strdup(ge->name);
 }
 
-/* ---- executable digests ----------------------------------------------------- */
+/* ---- the exe worker: opening what is hashed and checked ------------------------- */
 
-static int sha256_fd(int fd, uint64_t max, char hex[65])
+static uint64_t ts_ns(const struct timespec *t)
+{
+    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
+/* The running image of pid: /proc/PID/exe opened through a /proc/PID
+ * directory fd, after checking that /proc/PID is still the process that
+ * started at start_ns (0: no check). With match set, the link must also name
+ * match (a parent, whose start time the caller does not know). Returns an
+ * fd open for reading with *st filled, or -errno. */
+static int open_proc_exe(int pid, uint64_t start_ns, const char *match, struct stat *st)
+{
+    char dir[32];
+    int fd = -1, err = 0;
+    snprintf(dir, sizeof(dir), "/proc/%d", pid);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    uint64_t ticks;
+    if ((err = stat_fields(dfd, pid, NULL, &ticks)) < 0)
+        goto out;
+    if (!ticks_match(ticks, start_ns)) {
+        err = -ESRCH; /* another process has the pid now */
+        goto out;
+    }
+    if (match) {
+        char buf[MZ_PATH_MAX];
+        ssize_t n = readlinkat(dfd, "exe", buf, sizeof(buf) - 1);
+        if (n <= 0 || (buf[n] = 0, strcmp(buf, match) != 0)) {
+            err = -ESRCH;
+            goto out;
+        }
+    }
+    /* The directory fd pins the process: if it exits now, this fails
+     * rather than open another process's file. */
+    fd = openat(dfd, "exe", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        err = -errno;
+        goto out;
+    }
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        err = -EINVAL;
+        goto out;
+    }
+out:
+    if (err < 0 && fd >= 0)
+        close(fd);
+    close(dfd);
+    return err < 0 ? err : fd;
+}
+
+/* The file at path, never followed if it is a symlink and never opened for
+ * reading unless it is a regular file: O_PATH first (which opens nothing:
+ * no FIFO wait, no device open), fstat, then a reopen of that same inode
+ * through /proc/self/fd with O_RDONLY|O_NONBLOCK|O_CLOEXEC. Returns the fd
+ * with *st filled, or -1 with *why set. */
+static int open_exe_path(const char *path, struct stat *st, const char **why)
+{
+    int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (pfd < 0) {
+        *why = errno == ENOENT || errno == ENOTDIR ? "gone" : "open_failed";
+        return -1;
+    }
+    int fd = -1;
+    struct stat pst;
+    if (fstat(pfd, &pst) < 0) {
+        *why = "open_failed";
+    } else if (S_ISLNK(pst.st_mode)) {
+        *why = "symlink";
+    } else if (!S_ISREG(pst.st_mode)) {
+        *why = "not_regular";
+    } else {
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+        fd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+            *why = "open_failed";
+        } else if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_dev != pst.st_dev ||
+                   st->st_ino != pst.st_ino) {
+            *why = "open_failed";
+            close(fd);
+            fd = -1;
+        }
+    }
+    close(pfd);
+    return fd;
+}
+
+/* ---- trust -------------------------------------------------------------------- */
+
+static const char *const system_dirs[] = {
+    "/usr/bin/", "/usr/sbin/", "/usr/lib/",   "/usr/libexec/", "/bin/",  "/sbin/",
+    "/lib/",     "/lib64/",    "/usr/lib64/", "/usr/lib32/",   "/lib32/"};
+
+/* An absolute path with no empty, "." or ".." component. */
+static bool path_clean(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    for (const char *c = p; *c;) {
+        c++; /* past '/' */
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        c += n;
+    }
+    return true;
+}
+
+/* Every directory on the way to path's last component (/, /usr, /usr/bin)
+ * is a real directory (not a symlink) owned by root and writable by no group
+ * or other: only root can have put or renamed a file there. */
+static bool dirs_root_only(const char *path)
+{
+    char buf[MZ_PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, path, len + 1);
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != '/')
+            continue;
+        char c = buf[i + 1];
+        buf[i + 1] = 0; /* "/", "/usr/", "/usr/bin/" */
+        struct stat st;
+        bool ok = lstat(buf, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+                  !(st.st_mode & (S_IWGRP | S_IWOTH));
+        buf[i + 1] = c;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+const char *col_exe_trust(const char *path, const struct stat *st, bool live, bool *trusted)
+{
+    *trusted = false;
+    if (!path || !path[0])
+        return "no_path";
+    if (!path_clean(path))
+        return "unclean_path";
+    bool sys = false;
+    for (size_t i = 0; i < MZ_ARRAY_SIZE(system_dirs); i++)
+        sys |= strncmp(path, system_dirs[i], strlen(system_dirs[i])) == 0;
+    if (!sys)
+        return "not_system_dir";
+    if (!S_ISREG(st->st_mode))
+        return "not_regular";
+    if (st->st_uid != 0)
+        return "not_root_owned";
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return "writable";
+    /* The path must name, here, the very file that ran: a process in its
+     * own mount namespace can bind-mount any file over /usr/sbin/cron, and a
+     * chroot has its own /usr/bin. */
+    struct stat here;
+    if (lstat(path, &here) < 0 || !S_ISREG(here.st_mode) || here.st_dev != st->st_dev ||
+        here.st_ino != st->st_ino)
+        return "not_same_file";
+    if (!dirs_root_only(path))
+        return "unsafe_dir";
+    *trusted = true;
+    return live ? "system_binary" : "system_binary_by_path";
+}
+
+/* ---- digests -------------------------------------------------------------------- */
+
+/* Hashes fd up to max bytes and HASH_TIME_NS. Returns NULL with hex set, or
+ * why it could not. */
+static const char *sha256_fd(int fd, uint64_t max, char hex[65])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
-    int err = 0;
+    const char *why = NULL;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     char *buf = malloc(1 << 16);
     if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        err = -ENOMEM;
+        why = "no_memory";
         goto out;
     }
-    uint64_t total = 0;
+    uint64_t total = 0, t0 = mz_monotonic_ns();
     for (;;) {
         ssize_t r = read(fd, buf, 1 << 16);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            err = -errno;
+            why = "read_error";
             goto out;
         }
         if (r == 0)
             break;
         total += (uint64_t)r;
         if (total > max) {
-            err = -EFBIG;
+            why = "too_large"; /* it grew past the cap while read */
             goto out;
         }
         if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
-            err = -EIO;
+            why = "read_error";
+            goto out;
+        }
+        if (mz_monotonic_ns() - t0 > HASH_TIME_NS) {
+            why = "timeout";
             goto out;
         }
     }
     if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-        err = -EIO;
+        why = "read_error";
         goto out;
     }
     mz_hex(md, 32, hex);
 out:
     free(buf);
     EVP_MD_CTX_free(ctx);
-    return err;
+    return why;
 }
 
-static void exe_digest(struct col_enrich *e, struct mz_process *p, bool alive)
+/* The digest of fd (its fstat in st), from the worker's cache or computed. */
+static void digest(struct exe_worker *w, int fd, const struct stat *st, struct exe_job *j)
 {
-    char path[64];
-    int fd = -1;
-    /* The live process's exe is the file that runs, whatever the mount
-     * namespace; the recorded path is the fallback for exited processes. */
-    if (alive) {
-        snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    if (fd < 0 && p->exe && p->exe[0] == '/' && !p->container)
-        fd = open(p->exe, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return;
-    }
-    uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
-    size_t set = (size_t)((st.st_ino * 0x9E3779B97F4A7C15ull) ^ st.st_dev) % e->sha_sets;
-    struct sha_entry *ways = &e->sha[set * SHA_WAYS];
+    uint64_t mtime = ts_ns(&st->st_mtim), ctime = ts_ns(&st->st_ctim);
+    size_t set = (size_t)((st->st_ino * 0x9E3779B97F4A7C15ull) ^ st->st_dev) % w->sha_sets;
+    struct sha_entry *ways = &w->sha[set * SHA_WAYS];
     struct sha_entry *victim = &ways[0];
     for (int i = 0; i < SHA_WAYS; i++) {
-        struct sha_entry *w = &ways[i];
-        if (w->valid && w->dev == st.st_dev && w->ino == st.st_ino && w->mtime_ns == mtime &&
-            w->size == (uint64_t)st.st_size) {
-            e->stats.sha_hits++;
-            w->age = ++e->sha_clock;
-            p->exe_sha256 = mz_strdup(w->hex);
-            close(fd);
+        struct sha_entry *x = &ways[i];
+        if (x->valid && x->dev == st->st_dev && x->ino == st->st_ino && x->mtime_ns == mtime &&
+            x->ctime_ns == ctime && x->size == (uint64_t)st->st_size) {
+            atomic_fetch_add_explicit(&w->hits, 1, memory_order_relaxed);
+            x->age = ++w->sha_clock;
+            memcpy(j->hex, x->hex, sizeof(j->hex));
+            j->have_hex = true;
             return;
         }
-        if (!w->valid || w->age < victim->age)
-            victim = w;
+        if (!x->valid || x->age < victim->age)
+            victim = x;
     }
-    if ((uint64_t)st.st_size > e->hash_budget) {
-        e->stats.sha_deferred++;
-        close(fd);
+    if ((uint64_t)st->st_size > w->hash_max_bytes) {
+        j->sha_why = "too_large"; /* not read at all: a 10 GiB sparse file costs nothing */
+        atomic_fetch_add_explicit(&w->errors, 1, memory_order_relaxed);
         return;
     }
-    e->hash_budget -= (uint64_t)st.st_size;
-    e->stats.sha_misses++;
-    char hex[65];
-    if (sha256_fd(fd, e->hash_max_bytes, hex) < 0) {
-        e->stats.sha_errors++;
-        close(fd);
+    atomic_fetch_add_explicit(&w->misses, 1, memory_order_relaxed);
+    j->sha_why = sha256_fd(fd, w->hash_max_bytes, j->hex);
+    if (j->sha_why) {
+        atomic_fetch_add_explicit(&w->errors, 1, memory_order_relaxed);
         return;
     }
-    close(fd);
+    j->have_hex = true;
     victim->valid = true;
-    victim->dev = st.st_dev;
-    victim->ino = st.st_ino;
+    victim->dev = st->st_dev;
+    victim->ino = st->st_ino;
     victim->mtime_ns = mtime;
-    victim->size = (uint64_t)st.st_size;
-    victim->age = ++e->sha_clock;
-    memcpy(victim->hex, hex, sizeof(hex));
-    p->exe_sha256 = mz_strdup(hex);
+    victim->ctime_ns = ctime;
+    victim->size = (uint64_t)st->st_size;
+    victim->age = ++w->sha_clock;
+    memcpy(victim->hex, j->hex, sizeof(j->hex));
+}
+
+static void run_job(struct exe_worker *w, struct exe_job *j)
+{
+    struct stat st;
+    const char *why = j->path_ok ? "gone" : "in_container";
+    bool live = false;
+    int fd = -1;
+    if (j->pid > 0) {
+        fd = open_proc_exe(j->pid, j->start_ns, j->proc_must_match ? j->path : NULL, &st);
+        live = fd >= 0;
+    }
+    if (fd < 0 && j->path_ok && j->path && j->path[0] == '/')
+        fd = open_exe_path(j->path, &st, &why);
+    if (fd < 0) {
+        j->sha_why = j->trust_why = why;
+        return;
+    }
+    j->trust_why = col_exe_trust(j->path, &st, live, &j->trusted);
+    if (j->hash)
+        digest(w, fd, &st, j);
+    close(fd);
+}
+
+static void job_free(struct exe_job *j)
+{
+    if (j) {
+        free(j->path);
+        free(j);
+    }
+}
+
+static void worker_release(struct exe_worker *w)
+{
+    if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    void *item;
+    while (mz_spsc_pop(w->req, &item))
+        job_free(item);
+    while (mz_spsc_pop(w->res, &item))
+        job_free(item);
+    mz_spsc_free(w->req);
+    mz_spsc_free(w->res);
+    free(w->sha);
+    free(w);
+}
+
+static void *worker_main(void *arg)
+{
+    struct exe_worker *w = arg;
+    pthread_setname_np(pthread_self(), "exe-worker");
+    while (!atomic_load(&w->stop)) {
+        void *item;
+        if (!mz_spsc_pop(w->req, &item)) {
+            uint32_t seen = mz_waiter_prepare(&w->req_w);
+            if (mz_spsc_pop(w->req, &item)) {
+                mz_waiter_cancel(&w->req_w);
+            } else {
+                if (atomic_load(&w->stop)) {
+                    mz_waiter_cancel(&w->req_w);
+                    break;
+                }
+                mz_waiter_wait(&w->req_w, seen, 0);
+                continue;
+            }
+        }
+        atomic_store(&w->busy_since, mz_monotonic_ns());
+        run_job(w, item);
+        atomic_store(&w->busy_since, 0);
+        /* Room is certain: the scan side keeps at most JOB_QUEUE in flight. */
+        if (!mz_spsc_push(w->res, item))
+            job_free(item);
+        mz_waiter_wake(&w->res_w);
+    }
+    atomic_store(&w->exited, true);
+    worker_release(w);
+    return NULL;
+}
+
+static struct exe_worker *worker_start(const struct mz_config *cfg)
+{
+    struct exe_worker *w = mz_calloc(1, sizeof(*w));
+    size_t n = cfg->cache.exe_hashes;
+    w->sha_sets = n / SHA_WAYS ? n / SHA_WAYS : 1;
+    w->sha = mz_calloc(w->sha_sets * SHA_WAYS, sizeof(*w->sha));
+    w->hash_max_bytes = cfg->collector.hash_max_bytes;
+    w->req = mz_spsc_new(JOB_QUEUE);
+    w->res = mz_spsc_new(JOB_QUEUE);
+    mz_waiter_init(&w->req_w);
+    mz_waiter_init(&w->res_w);
+    atomic_init(&w->refs, 2);
+    if (!w->req || !w->res || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        mz_spsc_free(w->req);
+        mz_spsc_free(w->res);
+        free(w->sha);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Stops the worker: joined when it finishes within a short grace, else left
+ * behind (it is stuck in a read nobody answers) with its own reference. */
+static void worker_stop(struct exe_worker *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, true);
+    mz_waiter_wake(&w->req_w);
+    for (int i = 0; i < 50 && !atomic_load(&w->exited); i++) {
+        struct timespec ts = {0, 4000000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&w->exited)) {
+        pthread_join(w->thread, NULL);
+    } else {
+        log_warn(
+            "collector: the exe worker is stuck on a file for %llu ms; left behind",
+            (unsigned long long)((mz_monotonic_ns() - atomic_load(&w->busy_since)) / 1000000ull));
+        pthread_detach(w->thread);
+    }
+    worker_release(w);
+}
+
+/* ---- the scan side ------------------------------------------------------------ */
+
+static uint64_t job_tag(int pid, uint64_t start_ns, const char *path, int kind)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t words[3] = {(uint64_t)(uint32_t)pid, start_ns, (uint64_t)kind};
+    const unsigned char *b = (const unsigned char *)words;
+    for (size_t i = 0; i < sizeof(words); i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    for (const char *c = path ? path : ""; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+/* Takes every result the worker has posted into the facts table. */
+static size_t take_results(struct col_enrich *e)
+{
+    size_t n = 0;
+    void *item;
+    while (mz_spsc_pop(e->worker->res, &item)) {
+        struct exe_job *j = item;
+        struct facts_entry *f = &e->facts[j->tag % FACTS_SLOTS];
+        if (f->tag == j->tag) { /* else: its slot went to another process meanwhile */
+            f->state = FACTS_DONE;
+            f->have_hex = j->have_hex;
+            memcpy(f->hex, j->hex, sizeof(f->hex));
+            f->sha_why = j->sha_why;
+            f->trusted = j->trusted;
+            f->trust_why = j->trust_why;
+        }
+        job_free(j);
+        e->in_flight--;
+        n++;
+    }
+    return n;
+}
+
+/* The facts entry of tag: done, pending, or a new job handed to the worker.
+ * Returns NULL with *why set when no job could be handed over. */
+static struct facts_entry *facts_request(struct col_enrich *e, uint64_t tag,
+                                         const struct exe_job *proto, const char **why)
+{
+    struct facts_entry *f = &e->facts[tag % FACTS_SLOTS];
+    if (f->tag == tag && f->state == FACTS_DONE)
+        return f;
+    uint64_t busy = atomic_load(&e->worker->busy_since);
+    if (busy && mz_monotonic_ns() - busy > STALL_NS) {
+        *why = "stalled"; /* one file holds the worker: wait for nothing */
+        e->stats.exe_stalled++;
+        return NULL;
+    }
+    if (f->tag == tag && f->state == FACTS_PENDING)
+        return f;
+    if (e->in_flight >= JOB_QUEUE) {
+        *why = "busy";
+        e->stats.exe_busy++;
+        return NULL;
+    }
+    struct exe_job *j = mz_calloc(1, sizeof(*j));
+    *j = *proto;
+    j->tag = tag;
+    j->path = mz_strdup(proto->path);
+    if (!mz_spsc_push(e->worker->req, j)) {
+        job_free(j);
+        *why = "busy";
+        e->stats.exe_busy++;
+        return NULL;
+    }
+    e->in_flight++;
+    mz_waiter_wake(&e->worker->req_w);
+    memset(f, 0, sizeof(*f));
+    f->tag = tag;
+    f->state = FACTS_PENDING;
+    return f;
+}
+
+static bool facts_done(const struct col_enrich *e, uint64_t tag)
+{
+    const struct facts_entry *f = &e->facts[tag % FACTS_SLOTS];
+    return !tag || (f->tag == tag && f->state == FACTS_DONE);
+}
+
+/* Waits for the results of tags a and b (0: none) within this observation's
+ * and this scan's budget. */
+static void facts_wait(struct col_enrich *e, uint64_t a, uint64_t b)
+{
+    uint64_t t0 = mz_monotonic_ns();
+    uint64_t budget = WAIT_OBS_MS * 1000000ull;
+    if (budget > e->wait_left_ns)
+        budget = e->wait_left_ns;
+    for (;;) {
+        take_results(e);
+        if (facts_done(e, a) && facts_done(e, b))
+            break;
+        uint64_t spent = mz_monotonic_ns() - t0;
+        if (spent >= budget)
+            break;
+        uint32_t seen = mz_waiter_prepare(&e->worker->res_w);
+        if (take_results(e)) {
+            mz_waiter_cancel(&e->worker->res_w);
+            continue;
+        }
+        mz_waiter_wait(&e->worker->res_w, seen, (unsigned)((budget - spent) / 1000000ull) + 1);
+    }
+    uint64_t spent = mz_monotonic_ns() - t0;
+    e->wait_left_ns = spent < e->wait_left_ns ? e->wait_left_ns - spent : 0;
+}
+
+/* exe_sha256 (or why not), exe_trusted and parent_exe_trusted for p. */
+static void exe_facts(struct col_enrich *e, struct mz_process *p, bool alive)
+{
+    if (!e->worker)
+        return;
+    bool hash = e->hash_exes && !p->exe_sha256;
+    if (!alive && (!p->exe || p->exe[0] != '/' || p->container)) {
+        /* nothing to open: no job */
+        const char *why = p->container && p->exe ? "in_container" : "gone";
+        if (hash)
+            p->exe_sha256_why = mz_strdup(why);
+        p->exe_trust_why = mz_strdup(why);
+        return;
+    }
+    const char *why_self = NULL, *why_parent = NULL;
+    struct exe_job self = {
+        .pid = alive ? p->pid : 0,
+        .start_ns = p->start_ns,
+        .hash = hash,
+        .path_ok = !p->container,
+        .path = p->exe,
+    };
+    uint64_t tself = job_tag(p->pid, p->start_ns, p->exe, 0);
+    struct facts_entry *fs = facts_request(e, tself, &self, &why_self);
+    const char *pexe = p->n_ancestry ? p->ancestry[0] : NULL;
+    struct facts_entry *fp = NULL;
+    uint64_t tpar = 0;
+    if (pexe && pexe[0] == '/') {
+        struct exe_job par = {
+            .pid = p->ppid,
+            .proc_must_match = true,
+            .path_ok = !p->container,
+            .path = (char *)pexe,
+        };
+        tpar = job_tag(p->ppid, 0, pexe, 1);
+        fp = facts_request(e, tpar, &par, &why_parent);
+    }
+    if ((fs && fs->state == FACTS_PENDING) || (fp && fp->state == FACTS_PENDING))
+        facts_wait(e, fs ? tself : 0, fp ? tpar : 0);
+    /* the waits may have handed these slots to nobody else: they are scan-thread only */
+    if (fs && !(fs->tag == tself && fs->state == FACTS_DONE)) {
+        why_self = "pending";
+        fs = NULL;
+    }
+    if (fs) {
+        if (self.hash && fs->have_hex)
+            p->exe_sha256 = mz_strdup(fs->hex);
+        else if (self.hash)
+            p->exe_sha256_why = mz_strdup(fs->sha_why ? fs->sha_why : "unknown");
+        p->exe_trusted = fs->trusted;
+        p->exe_trust_why = mz_strdup(fs->trust_why);
+    } else {
+        if (self.hash)
+            p->exe_sha256_why = mz_strdup(why_self);
+        e->stats.sha_deferred++;
+        p->exe_trust_why = mz_strdup(why_self);
+    }
+    if (fp && fp->tag == tpar && fp->state == FACTS_DONE)
+        p->parent_exe_trusted = fp->trusted;
 }
 
 void col_enrich_process(struct col_enrich *e, struct mz_process *p)
@@ -588,16 +1131,5 @@ void col_enrich_process(struct col_enrich *e, struct mz_process *p)
         group_of(e, p);
     if (!p->container && p->pid > 0)
         container_of_pid(e, p);
-    if (e->hash_exes && !p->exe_sha256 && e->sha_sets && e->hash_max_bytes) {
-        /* One digest per process and scan, unless its exe is unknown. */
-        if (pe && pe->sha_done) {
-            p->exe_sha256 = mz_strdup(pe->sha);
-        } else {
-            exe_digest(e, p, alive);
-            if (pe) {
-                pe->sha_done = true;
-                pe->sha = mz_strdup(p->exe_sha256);
-            }
-        }
-    }
+    exe_facts(e, p, alive);
 }

@@ -2,12 +2,17 @@
 /*
  * col_enrich.h - what the collector adds to a process beyond the kernel's
  * records: user names, the container id from the cgroup path, the SHA-256 of
- * the executable (cached by device, inode, mtime and size), and /proc
- * fallbacks for processes whose records the kernel never had (they started
- * before mizan) or lost.
+ * the executable (cached by device, inode, size, mtime and ctime), whether
+ * the executable is a trusted system binary, and /proc fallbacks for
+ * processes whose records the kernel never had (they started before mizan)
+ * or lost.
  *
- * All caches are bounded (set-associative, sizes from the config); a miss
- * costs a syscall or a file read, never unbounded memory.
+ * The executable is opened, checked and hashed by a worker thread of its
+ * own (see col_enrich.c): the calling thread waits for it a bounded time per
+ * observation and per scan, and never blocks on the file itself.
+ *
+ * All caches are bounded (sizes from the config or fixed); a miss costs a
+ * syscall or a file read, never unbounded memory.
  * Return convention: 0 or a negative errno; constructors return NULL.
  */
 #ifndef MIZAN_COLLECTOR_COL_ENRICH_H
@@ -30,9 +35,11 @@ void col_enrich_free(struct col_enrich *e);
 void col_enrich_begin_scan(struct col_enrich *e);
 
 /* Fills what p lacks: exe, args and cwd from /proc when the process pid is
- * still the one that started at p->start_ns; then user, container and
- * exe_sha256. Never fails: what cannot be found stays NULL. What it reads
- * from /proc is cached for the current scan. */
+ * still the one that started at p->start_ns; then user, container,
+ * exe_sha256 (or exe_sha256_why), exe_trusted, parent_exe_trusted and
+ * exe_trust_why. Never fails: what cannot be found stays NULL, with a
+ * reason. Waits at most 50 ms for the exe worker, 100 ms per scan in all.
+ * What it reads from /proc is cached for the current scan. */
 void col_enrich_process(struct col_enrich *e, struct mz_process *p);
 
 /* col_proc_parent with the per-scan cache. */
@@ -62,11 +69,23 @@ char *col_join_args(const char *argv, size_t len, bool truncated);
  * when it does not fit. */
 int col_dns_name(const uint8_t *wire, size_t len, char *out, size_t outlen) MZ_MUST_CHECK;
 
+/* The trust check of an executable (see struct mz_process) on st, the fstat
+ * of the file that ran (live: /proc/PID/exe) or of the file opened at path
+ * (live false). Sets *trusted and returns why, a static string:
+ * "system_binary", "system_binary_by_path", or what failed ("no_path",
+ * "unclean_path", "not_system_dir", "not_regular", "not_root_owned",
+ * "writable", "not_same_file", "unsafe_dir"). Runs lstat on path and its
+ * directories: call it where a blocked file system may block. */
+struct stat;
+const char *col_exe_trust(const char *path, const struct stat *st, bool live, bool *trusted);
+
 /* Counters for status: cache hits and misses, hashes computed. */
 struct col_enrich_stats {
     uint64_t sha_hits, sha_misses, sha_errors;
-    uint64_t sha_deferred; /* over this scan's hashing budget: digest left for later */
+    uint64_t sha_deferred; /* exe facts not ready when the observation left */
     uint64_t proc_fallbacks;
+    uint64_t exe_busy;    /* the worker's queue was full */
+    uint64_t exe_stalled; /* the worker was stuck on one file */
 };
 void col_enrich_stats(const struct col_enrich *e, struct col_enrich_stats *out);
 

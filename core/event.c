@@ -41,6 +41,8 @@ void mz_process_clear(struct mz_process *p)
     free(p->group);
     free(p->container);
     free(p->exe_sha256);
+    free(p->exe_sha256_why);
+    free(p->exe_trust_why);
     for (size_t i = 0; i < p->n_ancestry; i++)
         free(p->ancestry[i]);
     free(p->ancestry);
@@ -78,6 +80,8 @@ void mz_process_copy(struct mz_process *dst, const struct mz_process *src)
     dst->group = mz_strdup(src->group);
     dst->container = mz_strdup(src->container);
     dst->exe_sha256 = mz_strdup(src->exe_sha256);
+    dst->exe_sha256_why = mz_strdup(src->exe_sha256_why);
+    dst->exe_trust_why = mz_strdup(src->exe_trust_why);
     dst->ancestry = NULL;
     if (src->n_ancestry) {
         dst->ancestry = mz_calloc(src->n_ancestry, sizeof(char *));
@@ -575,6 +579,15 @@ static void jw_process(struct jw *w, const struct mz_process *p)
     jw_str_or_null(w, "container", p->container);
     if (p->exe_sha256)
         jw_str(w, "exe_sha256", p->exe_sha256);
+    else if (p->exe_sha256_why) {
+        jw_str_or_null(w, "exe_sha256", NULL);
+        jw_str(w, "exe_sha256_why", p->exe_sha256_why);
+    }
+    if (p->exe_trust_why) {
+        jw_bool(w, "exe_trusted", p->exe_trusted);
+        jw_bool(w, "parent_exe_trusted", p->parent_exe_trusted);
+        jw_str(w, "exe_trust_why", p->exe_trust_why);
+    }
     if (p->start_ns)
         jw_int(w, "start_ns", (int64_t)p->start_ns);
     jw_close(w, '}');
@@ -836,6 +849,19 @@ static int file_ident_from_json(struct jctx *c, const cJSON *o, struct mz_file *
     return 0;
 }
 
+/* 0 with *out set, 0 with *out false when absent or null, or an error. */
+static int jbool(struct jctx *c, const cJSON *o, const char *key, const char *path, bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = false;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return jfail(c, "%s%s: expected true or false", path, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
 static int jtime(struct jctx *c, const cJSON *o, const char *key, uint64_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -914,7 +940,11 @@ static int process_from_json(struct jctx *c, const cJSON *o, struct mz_process *
         (r = jstr(c, o, "user", "process.", 256, &p->user)) ||
         (r = jstr(c, o, "group", "process.", 256, &p->group)) ||
         (r = jstr(c, o, "container", "process.", 256, &p->container)) ||
-        (r = jstr(c, o, "exe_sha256", "process.", 64, &p->exe_sha256)))
+        (r = jstr(c, o, "exe_sha256", "process.", 64, &p->exe_sha256)) ||
+        (r = jstr(c, o, "exe_sha256_why", "process.", 64, &p->exe_sha256_why)) ||
+        (r = jstr(c, o, "exe_trust_why", "process.", 64, &p->exe_trust_why)) ||
+        (r = jbool(c, o, "exe_trusted", "process.", &p->exe_trusted)) ||
+        (r = jbool(c, o, "parent_exe_trusted", "process.", &p->parent_exe_trusted)))
         return r;
     anc = cJSON_GetObjectItemCaseSensitive(o, "ancestry");
     if (anc && !cJSON_IsNull(anc)) {

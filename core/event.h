@@ -62,14 +62,25 @@ struct mz_process {
     uint64_t start_ns; /* boot-relative start time: with pid, a stable identity */
     uint64_t cgroup_id;
     char comm[16];
-    char *exe;        /* absolute path, may be NULL */
-    char *args;       /* argv joined by spaces, at most MZ_ARGS_MAX, may be NULL */
-    char *cwd;        /* may be NULL */
-    char *user;       /* user name of uid, may be NULL */
-    char *group;      /* group name of gid, may be NULL */
-    char *container;  /* container id from the cgroup path, NULL on the host */
-    char *exe_sha256; /* hex SHA-256 of the executable, NULL when unknown */
-    char **ancestry;  /* exes of the parent, grandparent, ... (n_ancestry of them) */
+    char *exe;            /* absolute path, may be NULL */
+    char *args;           /* argv joined by spaces, at most MZ_ARGS_MAX, may be NULL */
+    char *cwd;            /* may be NULL */
+    char *user;           /* user name of uid, may be NULL */
+    char *group;          /* group name of gid, may be NULL */
+    char *container;      /* container id from the cgroup path, NULL on the host */
+    char *exe_sha256;     /* hex SHA-256 of the executable, NULL when unknown */
+    char *exe_sha256_why; /* why exe_sha256 is NULL ("too_large", "pending", ...), or NULL */
+    /* The collector's check of the file that ran (fstat of /proc/PID/exe, or
+     * of the file it opened at the recorded path once the process is gone):
+     * a regular file owned by root, writable by no group or other, whose
+     * path is the same file in the daemon's mount namespace, under a system
+     * directory (/usr/bin, /usr/sbin, /usr/lib, /usr/libexec, /bin, /sbin,
+     * /lib) of which every component is a root-owned directory writable by
+     * root alone. Built-in exclusions by program match only trusted exes. */
+    bool exe_trusted;
+    bool parent_exe_trusted; /* the same check of ancestry[0] */
+    char *exe_trust_why;     /* why exe_trusted is what it is; NULL when not checked */
+    char **ancestry;         /* exes of the parent, grandparent, ... (n_ancestry of them) */
     size_t n_ancestry;
 };
 

@@ -11,12 +11,17 @@
  *
  * Shutdown on SIGTERM/SIGINT: the collector does one last scan (waiting for
  * q1 space rather than giving up), then the pipeline drains stage by stage
- * and the printers flush; exit 0.
+ * and the printers flush; exit 0. The whole of it is bounded by
+ * queues.drain_timeout: a guard thread watches the drain, and when the time
+ * is up with a stage still busy (a printer whose reader stopped reading, a
+ * collector stuck in a read), it logs what was left (the stages still
+ * running, the queues' contents) and exits 1 at once.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -87,6 +92,80 @@ static void *collector_main(void *arg)
     if (n < 0)
         log_warn("collector: final scan failed: %s", strerror(-n));
     return NULL;
+}
+
+/* The shutdown bound: started when the drain starts, it waits for done
+ * until drain_timeout, and past that reports what is left and ends the
+ * process, whatever the stages are doing. */
+struct drain_guard {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    bool started;
+    pthread_t thread;
+    struct runner *r;
+};
+
+static void *drain_guard_main(void *arg)
+{
+    struct drain_guard *g = arg;
+    struct timespec until;
+    uint64_t ms = g->r->cfg->queues.drain_timeout_ms;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g->lock);
+    int rc = 0;
+    while (!g->done && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&g->cond, &g->lock, &until);
+    if (!g->done) {
+        /* Holding the lock keeps the main thread from freeing what is read
+         * here. If even the log write blocks (stderr nobody reads), SIGALRM
+         * ends the process a second later. */
+        alarm(1);
+        char stages[256];
+        size_t n = mz_stages_running(g->r->stages, stages, sizeof(stages));
+        cJSON *j = mz_pipeline_stats_json(g->r->pipe);
+        char *left = j ? cJSON_PrintUnformatted(j) : NULL;
+        log_error("run: drain_timeout (%llu ms) passed with work left; exiting now. "
+                  "Collector threads still running: %zu%s%s; pipeline: %s",
+                  (unsigned long long)ms, n, n ? ": " : "", stages, left ? left : "?");
+        _exit(1);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+static void drain_guard_start(struct drain_guard *g, struct runner *r)
+{
+    pthread_condattr_t ca;
+    memset(g, 0, sizeof(*g));
+    g->r = r;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    g->started = pthread_create(&g->thread, NULL, drain_guard_main, g) == 0;
+    if (!g->started)
+        log_warn("run: no drain guard thread: the drain is not bounded by drain_timeout");
+}
+
+/* The drain finished in time: the guard leaves. */
+static void drain_guard_done(struct drain_guard *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->done = true;
+    pthread_cond_signal(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    if (g->started)
+        pthread_join(g->thread, NULL);
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
 }
 
 /* Writes the status file atomically (temp file + rename). */
@@ -217,12 +296,15 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         }
     }
     status = 0;
-out:
+out:;
+    struct drain_guard guard;
+    drain_guard_start(&guard, &r);
     mz_stages_join_in_order(r.stages); /* the collector's last scan is in q1 */
-    mz_stages_free(r.stages);
     log_debug("run: collector stopped after its last scan");
     mz_pipeline_drain(r.pipe);
     log_debug("run: pipeline drained");
+    drain_guard_done(&guard);
+    mz_stages_free(r.stages);
     if (r.pipe)
         write_status(&r);
     mz_pipeline_free(r.pipe);

@@ -91,6 +91,12 @@ enum det_what {
     DET_WHAT_EXE_SHA256,
     DET_WHAT_TAMPER_DETAIL,
     DET_WHAT_PRIV_TARGET,
+    /* mizan's own: the exe (parent's exe, either) only when the collector
+     * found it a trusted system binary (mz_process.exe_trusted); what
+     * built-in exclusions by program use, so that a copy cannot pass */
+    DET_WHAT_TRUSTED_EXE,
+    DET_WHAT_TRUSTED_PARENT_EXE,
+    DET_WHAT_TRUSTED_TASK_OR_PARENT_EXE,
 };
 
 enum det_item_type {

@@ -212,6 +212,9 @@ static const struct {
     {"exe_sha256", DET_WHAT_EXE_SHA256},
     {"tamper_detail", DET_WHAT_TAMPER_DETAIL},
     {"priv_target", DET_WHAT_PRIV_TARGET},
+    {"trusted_exe", DET_WHAT_TRUSTED_EXE},
+    {"trusted_parent_exe", DET_WHAT_TRUSTED_PARENT_EXE},
+    {"trusted_task_or_parent_exe", DET_WHAT_TRUSTED_TASK_OR_PARENT_EXE},
 };
 
 /* --- YAML helpers ------------------------------------------------------------ */
@@ -631,6 +634,44 @@ static void item_parse(struct ld *l, yaml_node_t *n, struct det_group *g, bool g
     g->items[g->n_items++] = it;
 }
 
+/* An exclusion (an item that must not match) by a program's name: any copy
+ * of any program, given that name, anywhere, is excluded. Warned about;
+ * a full path (a pattern anchored at "^/") or trusted_exe is the fix. */
+static void warn_name_exclusion(struct ld *l, const yaml_node_t *n, const struct det_recipe *r,
+                                const struct det_item *it)
+{
+    if (it->pertinent || it->type != DET_ITEM_PATTERN || !it->re.src)
+        return;
+    const char *what = NULL;
+    switch (it->what) {
+    case DET_WHAT_EXE:
+        what = "exe";
+        break;
+    case DET_WHAT_PARENT_EXE:
+        what = "parent_exe";
+        break;
+    case DET_WHAT_TASK_OR_PARENT_EXE:
+        what = "task_or_parent_exe";
+        break;
+    case DET_WHAT_ANCESTRY:
+        what = "ancestry";
+        break;
+    case DET_WHAT_COMM:
+        what = "comm";
+        break;
+    default:
+        return;
+    }
+    if (it->what != DET_WHAT_COMM && strncmp(it->re.src, "^/", 2) == 0)
+        return; /* a full path */
+    lwarn(l, n, "arbitrary.items.pattern",
+          "recipe %.60s: exclusion by %s name only (\"%.60s\"): a copy of any program with "
+          "that name is excluded too; match the full path (\"^/usr/bin/...$\") or use "
+          "trusted_%s",
+          r->id ? r->id : "(unnamed)", what, it->re.src,
+          it->what == DET_WHAT_COMM || it->what == DET_WHAT_ANCESTRY ? "exe" : what);
+}
+
 static void group_one(struct ld *l, yaml_node_t *n, void *argp)
 {
     struct det_recipe *r = argp;
@@ -676,7 +717,10 @@ static void group_one(struct ld *l, yaml_node_t *n, void *argp)
             lerr(l, items, "arbitrary.items", "more than 1024 items");
             break;
         }
+        size_t before = g.n_items;
         item_parse(l, nd(l, *it), &g, pertinent);
+        if (g.n_items > before)
+            warn_name_exclusion(l, nd(l, *it), r, &g.items[before]);
     }
     if (g.n_items == 0) {
         free(g.items);

@@ -289,6 +289,13 @@ static bool item_matched(const struct det_item *it, struct mctx *c)
         return p->n_ancestry && str_item(it, p->ancestry[0]);
     case DET_WHAT_TASK_OR_PARENT_EXE:
         return str_item(it, p->exe) || (p->n_ancestry && str_item(it, p->ancestry[0]));
+    case DET_WHAT_TRUSTED_EXE:
+        return p->exe_trusted && str_item(it, p->exe);
+    case DET_WHAT_TRUSTED_PARENT_EXE:
+        return p->parent_exe_trusted && p->n_ancestry && str_item(it, p->ancestry[0]);
+    case DET_WHAT_TRUSTED_TASK_OR_PARENT_EXE:
+        return (p->exe_trusted && str_item(it, p->exe)) ||
+               (p->parent_exe_trusted && p->n_ancestry && str_item(it, p->ancestry[0]));
     case DET_WHAT_ANCESTRY:
         for (size_t i = 0; i < p->n_ancestry; i++)
             if (str_item(it, p->ancestry[i]))

@@ -30,6 +30,7 @@ struct worker {
     pthread_t thread;
     bool started; /* pthread_create succeeded */
     bool joined;
+    _Atomic bool returned; /* the stage function returned (read by mz_stages_running) */
     void *result;
 };
 
@@ -102,6 +103,7 @@ int mz_stage_add(struct mz_stage_set *set, const char *name, void *(*fn)(void *)
     for (unsigned i = 0; i < nthreads; i++) {
         workers[i].stage = st;
         workers[i].index = i;
+        atomic_init(&workers[i].returned, false);
     }
     return set->count++;
 }
@@ -166,6 +168,7 @@ static void *trampoline(void *arg)
         log_debug("stage %s: SCHED_BATCH refused; scheduling left as it is", wk->stage->name);
     log_debug("stage %s: thread %u started", wk->stage->name, wk->index);
     void *ret = wk->stage->fn(wk->stage->arg);
+    atomic_store(&((struct worker *)wk)->returned, true);
     log_debug("stage %s: thread %u returned", wk->stage->name, wk->index);
     current = NULL;
     return ret;
@@ -192,6 +195,32 @@ void mz_stages_join_in_order(struct mz_stage_set *set)
         mz_stage_request_stop(set, i);
         join_stage(&set->stages[i]);
     }
+}
+
+size_t mz_stages_running(const struct mz_stage_set *set, char *buf, size_t len)
+{
+    size_t threads = 0, used = 0;
+    if (len)
+        buf[0] = 0;
+    if (!set || !set->started)
+        return 0;
+    for (int i = 0; i < set->count; i++) {
+        const struct stage *st = &set->stages[i];
+        unsigned n = 0;
+        for (unsigned j = 0; j < st->nthreads; j++)
+            n += st->workers[j].started && !atomic_load(&st->workers[j].returned);
+        if (!n)
+            continue;
+        threads += n;
+        if (used < len) {
+            int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", st->name);
+            if (w > 0 && st->nthreads > 1 && (size_t)w < len - used)
+                w += snprintf(buf + used + (size_t)w, len - used - (size_t)w, " (%u of %u)", n,
+                              st->nthreads);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    return threads;
 }
 
 int mz_stages_start(struct mz_stage_set *set)

@@ -103,6 +103,12 @@ int mz_stage_request_stop(struct mz_stage_set *set, int index);
  */
 void mz_stages_join_in_order(struct mz_stage_set *set);
 
+/* The stages that have a thread whose function has not returned yet, as
+ * "collector, detect (1 of 2)" in buf (cut to len bytes). Returns the number
+ * of such threads. Safe from any thread while another joins: what a
+ * shutdown deadline reports as left behind. */
+size_t mz_stages_running(const struct mz_stage_set *set, char *buf, size_t len);
+
 /* After the join: what thread `worker` of stage index returned (NULL if it
  * has not been joined or the arguments are out of range). */
 void *mz_stage_result(const struct mz_stage_set *set, int index, unsigned worker);

@@ -316,12 +316,56 @@ static void test_free_running(void **state)
     assert_int_equal(atomic_load(&ran), 3);
 }
 
+/* A stage that ignores its stop flag until released: what a stuck printer
+ * or collector looks like to the shutdown bound. */
+static _Atomic bool release_stuck;
+
+static void *stuck(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&release_stuck))
+        usleep(1000);
+    return NULL;
+}
+
+static void test_running_names_what_is_left(void **state)
+{
+    (void)state;
+    char buf[128];
+    _Atomic int ran = 0;
+    struct mz_stage_set *set = mz_stages_new();
+    assert_int_equal(mz_stages_running(set, buf, sizeof(buf)), 0); /* not started */
+    assert_string_equal(buf, "");
+    assert_int_equal(mz_stage_add(set, "quick", until_stop, &ran, 1), 0);
+    assert_int_equal(mz_stage_add(set, "stuck", stuck, NULL, 2), 1);
+    atomic_store(&release_stuck, false);
+    assert_int_equal(mz_stages_start(set), 0);
+    while (atomic_load(&ran) < 1)
+        usleep(1000);
+    assert_int_equal(mz_stages_running(set, buf, sizeof(buf)), 3);
+    assert_string_equal(buf, "quick, stuck (2 of 2)");
+    assert_int_equal(mz_stage_request_stop(set, 0), 0);
+    assert_int_equal(mz_stage_request_stop(set, 1), 0);
+    for (int i = 0; i < 5000 && mz_stages_running(set, buf, sizeof(buf)) != 2; i++)
+        usleep(1000);
+    /* the stopped stage returned; the stuck one is what is left */
+    assert_int_equal(mz_stages_running(set, buf, sizeof(buf)), 2);
+    assert_string_equal(buf, "stuck (2 of 2)");
+    assert_int_equal(mz_stages_running(set, buf, 4), 2); /* cut, still terminated */
+    assert_int_equal(strlen(buf), 3);
+    atomic_store(&release_stuck, true);
+    mz_stages_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_errors),         cmocka_unit_test(test_outside_stage),
-        cmocka_unit_test(test_pool_names_results), cmocka_unit_test(test_pipeline_drains_in_order),
+        cmocka_unit_test(test_add_errors),
+        cmocka_unit_test(test_outside_stage),
+        cmocka_unit_test(test_pool_names_results),
+        cmocka_unit_test(test_pipeline_drains_in_order),
         cmocka_unit_test(test_free_running),
+        cmocka_unit_test(test_running_names_what_is_left),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);

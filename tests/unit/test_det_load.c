@@ -191,6 +191,52 @@ static void test_warnings_for_unsupported(void **state)
     unload(&l);
 }
 
+/* An exclusion by a program's name is warned about, with file:line, the
+ * recipe and the field; a full path or trusted_exe is not; the user's
+ * pattern still loads and matches as written (alchemy-compatible). */
+static void test_warn_name_exclusions(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, HEADER "  mechanism: file_access\n"
+                    "  file_actions: open\n"
+                    "  arbitrary:\n"
+                    "    - how: AND\n"
+                    "      which: pertinent\n"
+                    "      items:\n"
+                    "        - what: exe\n"
+                    "          which: irrelevant\n"
+                    "          pattern: /(su|cron)$\n"
+                    "        - what: comm\n"
+                    "          which: irrelevant\n"
+                    "          pattern: ^cron$\n"
+                    "        - what: parent_exe\n"
+                    "          which: irrelevant\n"
+                    "          pattern: ^/usr/sbin/cron$\n"
+                    "        - what: trusted_exe\n"
+                    "          which: irrelevant\n"
+                    "          pattern: /(sudo)$\n"
+                    "        - what: exe\n"
+                    "          which: pertinent\n"
+                    "          pattern: /(sh)$\n"
+                    "  bases:\n"
+                    "    - dir: /etc\n"
+                    "      base: shadow\n");
+    dump(&l);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.diag.n_errors, 0);
+    assert_int_equal(l.diag.n_warnings, 2);
+    assert_true(has_msg(&l, false,
+                        "t.yaml:17:11: arbitrary.items.pattern: recipe r1: exclusion by exe name "
+                        "only (\"/(su|cron)$\")"));
+    assert_true(has_msg(&l, false,
+                        "t.yaml:20:11: arbitrary.items.pattern: recipe r1: exclusion "
+                        "by comm name only"));
+    assert_int_equal(l.rs[0]->groups[0].n_items, 5);
+    unload(&l);
+}
+
 static void test_null_fields_and_defaults(void **state)
 {
     (void)state;
@@ -400,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_full_file_recipe),
         cmocka_unit_test(test_errors_have_positions),
         cmocka_unit_test(test_warnings_for_unsupported),
+        cmocka_unit_test(test_warn_name_exclusions),
         cmocka_unit_test(test_null_fields_and_defaults),
         cmocka_unit_test(test_arbitrary_semantics),
         cmocka_unit_test(test_actions_how_excl_macros),

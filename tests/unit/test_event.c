@@ -36,6 +36,9 @@ static struct mz_detection *sample_detection(void)
     o->proc.args = mz_strdup("cat /etc/shadow");
     o->proc.user = mz_strdup("alice");
     o->proc.group = mz_strdup("staff");
+    o->proc.exe_sha256_why = mz_strdup("too_large");
+    o->proc.exe_trusted = true;
+    o->proc.exe_trust_why = mz_strdup("system_binary");
     o->proc.n_ancestry = 2;
     o->proc.ancestry = mz_calloc(2, sizeof(char *));
     o->proc.ancestry[0] = mz_strdup("/usr/bin/bash");
@@ -70,6 +73,14 @@ static void test_detection_round_trip(void **state)
     assert_string_equal(back.obs.proc.comm, "cat");
     assert_string_equal(back.obs.proc.user, "alice");
     assert_string_equal(back.obs.proc.group, "staff");
+    /* the digest that could not be made: null, with why */
+    const cJSON *jp = cJSON_GetObjectItem(j, "process");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(jp, "exe_sha256")));
+    assert_null(back.obs.proc.exe_sha256);
+    assert_string_equal(back.obs.proc.exe_sha256_why, "too_large");
+    assert_true(back.obs.proc.exe_trusted);
+    assert_false(back.obs.proc.parent_exe_trusted);
+    assert_string_equal(back.obs.proc.exe_trust_why, "system_binary");
     assert_int_equal(back.obs.proc.n_ancestry, 2);
     assert_string_equal(back.obs.proc.ancestry[1], "/sbin/init");
     assert_string_equal(back.obs.file.path, "/etc/shadow");

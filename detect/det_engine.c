@@ -2,7 +2,8 @@
 /*
  * det_engine.c - the engine the daemon drives: loads the built-in library
  * and the user directories into one indexed set, matches observations,
- * applies rate limits and the global cap, and reloads.
+ * applies rate limits and the global cap (det_rate.c, which also keeps the
+ * summaries of what they hold back), and reloads.
  *
  * Load order: built-ins (every embedded file under detect/recipes/), then
  * user directories in config order (recursively, *.yaml and *.yml, sorted
@@ -46,7 +47,6 @@ struct det_engine {
     size_t n_dirs;
     char *lists_dir;
     bool reload_enabled;
-    uint32_t global_max;
 
     pthread_mutex_t lock; /* guards set against stats readers */
     struct det_set *set;
@@ -55,10 +55,9 @@ struct det_engine {
     bool uses_new_domains;
 
     struct det_rate *rate;
-    uint64_t *seen; /* domain hashes, set-associative */
+    uint64_t (*clock)(void); /* monotonic ns; tests set their own */
+    uint64_t *seen;          /* domain hashes, set-associative */
 
-    uint64_t win_start;
-    uint32_t win_count;
     _Atomic uint64_t global_suppressed;
     _Atomic uint64_t reloads, reload_failures;
 
@@ -359,10 +358,11 @@ struct det_engine *det_engine_new(const struct mz_config *cfg, char *err, size_t
         e->dirs[i] = mz_strdup(cfg->detect.dirs.items[i]);
     e->lists_dir = mz_strdup(cfg->detect.lists_dir);
     e->reload_enabled = cfg->detect.reload;
-    e->global_max = cfg->detect.global_max_per_minute;
     e->ino_fd = -1;
     pthread_mutex_init(&e->lock, NULL);
-    e->rate = det_rate_new(RATE_SLOTS, cfg->detect.times_window_ms * 1000000ull);
+    e->rate = det_rate_new(RATE_SLOTS, cfg->detect.times_window_ms * 1000000ull,
+                           cfg->detect.global_max_per_minute);
+    e->clock = mz_monotonic_ns;
     e->seen = mz_calloc((size_t)SEEN_SETS * 4, sizeof(uint64_t));
 
     /* watch before loading: a change during the load is not lost */
@@ -434,39 +434,34 @@ static bool domain_is_new(struct det_engine *e, const char *domain)
     return true;
 }
 
-static bool global_allow(struct det_engine *e)
-{
-    if (!e->global_max)
-        return true;
-    uint64_t now = mz_monotonic_ns();
-    if (now - e->win_start >= 60ull * 1000000000ull) {
-        e->win_start = now;
-        e->win_count = 0;
-    }
-    if (e->win_count >= e->global_max)
-        return false;
-    e->win_count++;
-    return true;
-}
-
 int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_fn emit, void *ctx)
 {
     if (!e || !obs || !emit)
         return -EINVAL;
+    uint64_t now = e->clock();
+    int emitted = 0;
+    if (det_rate_due(e->rate, now)) { /* windows that ended: their summaries first */
+        int rc = det_rate_flush(e->rate, now, false, emit, ctx);
+        if (rc < 0)
+            return rc;
+        emitted += rc;
+    }
     bool new_domain = false;
     if (e->uses_new_domains && obs->kind == MZ_OBS_FLOW && obs->flow.domain && *obs->flow.domain)
         new_domain = domain_is_new(e, obs->flow.domain);
     size_t n = det_set_match(e->set, obs, false, new_domain, e->hits, e->hits_cap);
-    int emitted = 0;
     for (size_t i = 0; i < n; i++) {
         struct det_recipe *r = e->hits[i];
         atomic_fetch_add_explicit(&r->stats.matched, 1, memory_order_relaxed);
-        if (!det_rate_allow(e->rate, r, obs)) {
-            atomic_fetch_add_explicit(&r->stats.rate_suppressed, 1, memory_order_relaxed);
-            continue;
-        }
-        if (!global_allow(e)) {
-            atomic_fetch_add_explicit(&e->global_suppressed, 1, memory_order_relaxed);
+        int limit = det_rate_check(e->rate, r, obs, now);
+        if (limit != DET_RATE_PASS) {
+            if (limit == DET_RATE_GLOBAL)
+                atomic_fetch_add_explicit(&e->global_suppressed, 1, memory_order_relaxed);
+            else
+                atomic_fetch_add_explicit(&r->stats.rate_suppressed, 1, memory_order_relaxed);
+            int rc = det_rate_hold(e->rate, r, limit, obs, now, emit, ctx);
+            if (rc < 0)
+                return rc;
             continue;
         }
         struct mz_observation copy;
@@ -475,13 +470,34 @@ int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_f
         mz_observation_clear(&copy);
         if (!det)
             return -ENOMEM;
-        atomic_fetch_add_explicit(&r->stats.emitted, 1, memory_order_relaxed);
         int rc = emit(det, ctx);
         if (rc < 0)
             return rc;
+        /* only an alert that went out spends the budget */
+        det_rate_spend(e->rate, r, obs, now);
+        atomic_fetch_add_explicit(&r->stats.emitted, 1, memory_order_relaxed);
         emitted++;
     }
     return emitted;
+}
+
+int det_tick(struct det_engine *e, det_emit_fn emit, void *ctx)
+{
+    if (!e || !emit)
+        return -EINVAL;
+    return det_rate_flush(e->rate, e->clock(), false, emit, ctx);
+}
+
+int det_flush(struct det_engine *e, det_emit_fn emit, void *ctx)
+{
+    if (!e || !emit)
+        return -EINVAL;
+    return det_rate_flush(e->rate, e->clock(), true, emit, ctx);
+}
+
+void det_engine_set_clock(struct det_engine *e, uint64_t (*clock)(void))
+{
+    e->clock = clock ? clock : mz_monotonic_ns;
 }
 
 struct cJSON *det_stats_json(const struct det_engine *e)
@@ -496,6 +512,13 @@ struct cJSON *det_stats_json(const struct det_engine *e)
     cJSON_AddNumberToObject(j, "reloads", (double)atomic_load(&e->reloads));
     cJSON_AddNumberToObject(j, "reload_failures", (double)atomic_load(&e->reload_failures));
     cJSON_AddNumberToObject(j, "global_suppressed", (double)atomic_load(&e->global_suppressed));
+    struct det_rate_stats rs;
+    det_rate_stats(e->rate, &rs);
+    cJSON *sum = cJSON_AddObjectToObject(j, "summaries");
+    cJSON_AddNumberToObject(sum, "emitted", (double)rs.summaries);
+    cJSON_AddNumberToObject(sum, "early", (double)rs.early);
+    cJSON_AddNumberToObject(sum, "pending", (double)rs.pending);
+    cJSON_AddNumberToObject(sum, "held", (double)rs.held);
     cJSON *per = cJSON_AddObjectToObject(j, "per_recipe");
     uint64_t tm = 0, te = 0, ts = 0;
     for (size_t i = 0; i < n; i++) {

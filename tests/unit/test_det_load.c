@@ -483,6 +483,26 @@ static void test_changes_of_meaning_warned(void **state)
     unload(&l);
 }
 
+/* Inline flags change what a literal means: the prefilter must not make a
+ * case-insensitive pattern case-sensitive. */
+static void test_regex_inline_flags(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"(?i)stratum\\+(tcp|ssl)://", "x STRATUM+TCP://pool:3333"},
+        {"(?i)^/etc/shadow$", "/ETC/Shadow"},
+        {"(?x) /etc/ shadow", "/etc/shadow"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct det_regex re;
+        char why[256];
+        assert_int_equal(det_regex_compile(&re, cases[i][0], why, sizeof(why)), 0);
+        if (!det_regex_match(&re, cases[i][1], strlen(cases[i][1])))
+            fail_msg("%s should match %s", cases[i][0], cases[i][1]);
+        det_regex_free(&re);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_repeated_item_keys),
         cmocka_unit_test(test_ancient_exe),
         cmocka_unit_test(test_changes_of_meaning_warned),
+        cmocka_unit_test(test_regex_inline_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,8 @@
  *
  * Reload is synchronous on the detect thread (det_engine_reload), so
  * matching never sees a half-built set. The only lock guards the set pointer
- * against det_stats_json readers on other threads. Per-recipe counters carry
+ * (and the interest set compiled from it on every install) against
+ * det_stats_json and det_engine_interest readers on other threads. Per-recipe counters carry
  * over a reload by recipe name; rate-limit counts are keyed by name too.
  */
 #include <dirent.h>
@@ -35,6 +36,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "detect/det_int.h"
+#include "detect/det_interest.h"
 #include "detect/detect.h"
 
 #define RATE_SLOTS    (1u << 16)
@@ -48,8 +50,10 @@ struct det_engine {
     char *lists_dir;
     bool reload_enabled;
 
-    pthread_mutex_t lock; /* guards set against stats readers */
+    pthread_mutex_t lock; /* guards set and interest against readers on other threads */
     struct det_set *set;
+    struct det_interest *interest; /* compiled from set (det_interest.h) */
+    uint64_t interest_gen;
     struct det_recipe **hits;
     size_t hits_cap;
     bool uses_new_domains;
@@ -331,9 +335,14 @@ static void install_set(struct det_engine *e, struct det_set *s)
             }
         }
     }
+    struct det_interest *ii = det_interest_build(s);
     pthread_mutex_lock(&e->lock);
     e->set = s;
+    struct det_interest *old_ii = e->interest;
+    e->interest = ii;
+    e->interest_gen++;
     pthread_mutex_unlock(&e->lock);
+    det_interest_unref(old_ii); /* a reader holding it keeps it */
     det_set_free(old);
     free(e->hits);
     e->hits_cap = n ? n : 1;
@@ -495,6 +504,18 @@ int det_flush(struct det_engine *e, det_emit_fn emit, void *ctx)
     return det_rate_flush(e->rate, e->clock(), true, emit, ctx);
 }
 
+struct det_interest *det_engine_interest(struct det_engine *e, uint64_t *generation)
+{
+    if (!e)
+        return NULL;
+    pthread_mutex_lock(&e->lock);
+    struct det_interest *ii = det_interest_ref(e->interest);
+    if (generation)
+        *generation = e->interest_gen;
+    pthread_mutex_unlock(&e->lock);
+    return ii;
+}
+
 void det_engine_set_clock(struct det_engine *e, uint64_t (*clock)(void))
 {
     e->clock = clock ? clock : mz_monotonic_ns;
@@ -512,6 +533,7 @@ struct cJSON *det_stats_json(const struct det_engine *e)
     cJSON_AddNumberToObject(j, "reloads", (double)atomic_load(&e->reloads));
     cJSON_AddNumberToObject(j, "reload_failures", (double)atomic_load(&e->reload_failures));
     cJSON_AddNumberToObject(j, "global_suppressed", (double)atomic_load(&e->global_suppressed));
+    cJSON_AddNumberToObject(j, "interest_entries", (double)det_interest_count(e->interest));
     struct det_rate_stats rs;
     det_rate_stats(e->rate, &rs);
     cJSON *sum = cJSON_AddObjectToObject(j, "summaries");
@@ -550,6 +572,7 @@ void det_engine_free(struct det_engine *e)
     if (e->ino_fd >= 0)
         close(e->ino_fd);
     det_set_free(e->set);
+    det_interest_unref(e->interest);
     free(e->hits);
     det_rate_free(e->rate);
     free(e->seen);

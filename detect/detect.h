@@ -62,7 +62,7 @@ int det_engine_reload(struct det_engine *e);
 bool det_reload_pending(struct det_engine *e);
 
 /* {"recipes": N, "reloads": N, "global_suppressed": N, "summaries":
- * {"emitted","early","pending","held"}, "per_recipe": {id:
+ * {"emitted","early","pending","held"}, "interest_entries": N, "per_recipe": {id:
  * {"matched","emitted","rate_suppressed"}}}; owned by the caller. */
 struct cJSON *det_stats_json(const struct det_engine *e);
 

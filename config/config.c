@@ -206,6 +206,7 @@ void mz_config_defaults(struct mz_config *c)
     c->detect.builtin = true;
     c->detect.reload = true;
     c->detect.global_max_per_minute = 10000;
+    c->detect.times_window_ms = 3600000; /* 1h: a spent budget comes back (alchemy: never) */
     c->detect.lists_dir = mz_strdup("/etc/mizan/lists");
 
     c->attenuator.enabled = false;

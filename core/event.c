@@ -145,7 +145,17 @@ void mz_detection_free(struct mz_detection *det)
         return;
     mz_recipe_ref_clear(&det->recipe);
     mz_observation_clear(&det->obs);
+    mz_summary_free(det->summary);
     free(det);
+}
+
+void mz_summary_free(struct mz_summary *s)
+{
+    if (!s)
+        return;
+    free(s->limit);
+    free(s->keys_json);
+    free(s);
 }
 
 void mz_attenuation_clear(struct mz_attenuation *att)
@@ -178,6 +188,7 @@ void mz_alert_free(struct mz_alert *alert)
     free(alert->host);
     mz_recipe_ref_clear(&alert->det.recipe);
     mz_observation_clear(&alert->det.obs);
+    mz_summary_free(alert->det.summary);
     mz_attenuation_clear(&alert->att);
     free(alert);
 }
@@ -675,6 +686,26 @@ static void jw_recipe(struct jw *w, const struct mz_recipe_ref *r)
     jw_close(w, '}');
 }
 
+/* keys_json is made by detect (cJSON_PrintUnformatted), so it is canonical
+ * JSON already and goes in as it is. */
+static void jw_summary(struct jw *w, const struct mz_summary *s)
+{
+    if (!s)
+        return;
+    jw_open(w, "summary", '{');
+    jw_int(w, "count", (int64_t)s->count);
+    jw_time(w, "first_seen", s->first_ns);
+    jw_time(w, "last_seen", s->last_ns);
+    jw_str_or_null(w, "limit", s->limit);
+    jw_int(w, "max", s->max);
+    jw_key(w, "keys");
+    if (s->keys_json && *s->keys_json)
+        jw_raw(w, s->keys_json, strlen(s->keys_json));
+    else
+        jw_raw(w, "{}", 2);
+    jw_close(w, '}');
+}
+
 static double round3(double v)
 {
     return floor(v * 1000.0 + 0.5) / 1000.0;
@@ -723,6 +754,7 @@ int mz_detection_json(const struct mz_detection *det, struct mz_buf *out)
     jw_open(&w, NULL, '{');
     jw_time(&w, "time", det->time_ns);
     jw_recipe(&w, &det->recipe);
+    jw_summary(&w, det->summary);
     jw_observation_fields(&w, &det->obs);
     jw_close(&w, '}');
     return w.err;
@@ -738,6 +770,7 @@ int mz_alert_json(const struct mz_alert *alert, struct mz_buf *out)
     jw_str_or_null(&w, "host", alert->host);
     jw_recipe(&w, &alert->det.recipe);
     jw_time(&w, "detected_at", alert->det.time_ns);
+    jw_summary(&w, alert->det.summary);
     jw_observation_fields(&w, &alert->det.obs);
     jw_attenuation(&w, &alert->att);
     jw_close(&w, '}');
@@ -1213,6 +1246,10 @@ int mz_alert_format_text(const struct mz_alert *a, struct mz_buf *b)
     }
     if (!r && o->count > 1)
         r = mz_buf_appendf(b, " x%llu", (unsigned long long)o->count);
+    if (!r && a->det.summary)
+        r = mz_buf_appendf(b, " (+%llu more like this, %s)",
+                           (unsigned long long)a->det.summary->count,
+                           a->det.summary->limit ? a->det.summary->limit : "limit");
     if (!r && a->att.status != MZ_ATT_NONE) {
         r = mz_buf_appendf(b, " | %s", mz_att_status_name(a->att.status));
         if (!r && a->att.verdict != MZ_VERDICT_NONE)

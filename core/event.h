@@ -143,10 +143,22 @@ struct mz_recipe_ref {
     enum mz_importance importance;
 };
 
+/* What a rate limit held back, folded into one alert ("N more like this").
+ * The detection's obs is a sample: the first one held back. */
+struct mz_summary {
+    uint64_t count;    /* detections held back */
+    uint64_t first_ns; /* wall clock: first occurrence among them */
+    uint64_t last_ns;  /* wall clock: latest occurrence among them */
+    char *limit;       /* "times_per_exe", ..., or "global_max_per_minute" */
+    uint32_t max;      /* the limit's max */
+    char *keys_json;   /* the limit's key, a JSON object, e.g. {"exe":"/usr/bin/python3"} */
+};
+
 struct mz_detection {
     uint64_t time_ns; /* when detect matched it */
     struct mz_recipe_ref recipe;
     struct mz_observation obs;
+    struct mz_summary *summary; /* NULL, or: this detection summarizes what a limit held back */
 };
 
 enum mz_att_status {
@@ -200,6 +212,7 @@ void mz_observation_copy(struct mz_observation *dst, const struct mz_observation
 struct mz_detection *mz_detection_new(struct mz_observation *obs,
                                       const struct mz_recipe_ref *recipe);
 void mz_detection_free(struct mz_detection *det);
+void mz_summary_free(struct mz_summary *s);
 void mz_recipe_ref_clear(struct mz_recipe_ref *r);
 void mz_recipe_ref_copy(struct mz_recipe_ref *dst, const struct mz_recipe_ref *src);
 

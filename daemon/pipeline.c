@@ -111,6 +111,8 @@ static void *detect_main(void *arg)
         }
         if (p->flags & MZ_PIPE_OBSERVATIONS)
             fflush(stdout);
+        else if (p->det)
+            (void)det_tick(p->det, on_detection, p); /* summaries of windows that ended */
         maybe_reload(p);
         uint32_t seen = mz_waiter_prepare(&p->q1_waiter);
         if (mz_spsc_pop(p->q1, &item)) {
@@ -208,6 +210,8 @@ void mz_pipeline_drain(struct mz_pipeline *p)
         return;
     if (p->stages)
         mz_stages_join_in_order(p->stages); /* q1 drained */
+    if (p->det && p->att) /* what the rate limits still hold: out before the attenuator drains */
+        (void)det_flush(p->det, on_detection, p);
     if (p->att)
         att_chain_drain(p->att);
     if (p->out)

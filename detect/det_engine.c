@@ -2,7 +2,8 @@
 /*
  * det_engine.c - the engine the daemon drives: loads the built-in library
  * and the user directories into one indexed set, matches observations,
- * applies rate limits and the global cap, and reloads.
+ * applies rate limits and the global cap (det_rate.c, which also keeps the
+ * summaries of what they hold back), and reloads.
  *
  * Load order: built-ins (every embedded file under detect/recipes/), then
  * user directories in config order (recursively, *.yaml and *.yml, sorted
@@ -13,7 +14,8 @@
  *
  * Reload is synchronous on the detect thread (det_engine_reload), so
  * matching never sees a half-built set. The only lock guards the set pointer
- * against det_stats_json readers on other threads. Per-recipe counters carry
+ * (and the interest set compiled from it on every install) against
+ * det_stats_json and det_engine_interest readers on other threads. Per-recipe counters carry
  * over a reload by recipe name; rate-limit counts are keyed by name too.
  */
 #include <dirent.h>
@@ -35,6 +37,7 @@
 #include "core/util.h"
 #include "detect/det_ident.h"
 #include "detect/det_int.h"
+#include "detect/det_interest.h"
 #include "detect/detect.h"
 
 #define RATE_SLOTS    (1u << 16)
@@ -47,19 +50,19 @@ struct det_engine {
     size_t n_dirs;
     char *lists_dir;
     bool reload_enabled;
-    uint32_t global_max;
 
-    pthread_mutex_t lock; /* guards set against stats readers */
+    pthread_mutex_t lock; /* guards set and interest against readers on other threads */
     struct det_set *set;
+    struct det_interest *interest; /* compiled from set (det_interest.h) */
+    uint64_t interest_gen;
     struct det_recipe **hits;
     size_t hits_cap;
     bool uses_new_domains;
 
     struct det_rate *rate;
-    uint64_t *seen; /* domain hashes, set-associative */
+    uint64_t (*clock)(void); /* monotonic ns; tests set their own */
+    uint64_t *seen;          /* domain hashes, set-associative */
 
-    uint64_t win_start;
-    uint32_t win_count;
     _Atomic uint64_t global_suppressed;
     _Atomic uint64_t reloads, reload_failures;
 
@@ -334,9 +337,14 @@ static void install_set(struct det_engine *e, struct det_set *s)
             }
         }
     }
+    struct det_interest *ii = det_interest_build(s);
     pthread_mutex_lock(&e->lock);
     e->set = s;
+    struct det_interest *old_ii = e->interest;
+    e->interest = ii;
+    e->interest_gen++;
     pthread_mutex_unlock(&e->lock);
+    det_interest_unref(old_ii); /* a reader holding it keeps it */
     det_set_free(old);
     free(e->hits);
     e->hits_cap = n ? n : 1;
@@ -363,10 +371,11 @@ struct det_engine *det_engine_new(const struct mz_config *cfg, char *err, size_t
         e->dirs[i] = mz_strdup(cfg->detect.dirs.items[i]);
     e->lists_dir = mz_strdup(cfg->detect.lists_dir);
     e->reload_enabled = cfg->detect.reload;
-    e->global_max = cfg->detect.global_max_per_minute;
     e->ino_fd = -1;
     pthread_mutex_init(&e->lock, NULL);
-    e->rate = det_rate_new(RATE_SLOTS, cfg->detect.times_window_ms * 1000000ull);
+    e->rate = det_rate_new(RATE_SLOTS, cfg->detect.times_window_ms * 1000000ull,
+                           cfg->detect.global_max_per_minute);
+    e->clock = mz_monotonic_ns;
     e->seen = mz_calloc((size_t)SEEN_SETS * 4, sizeof(uint64_t));
 
     /* watch before loading: a change during the load is not lost */
@@ -438,38 +447,26 @@ static bool domain_is_new(struct det_engine *e, const char *domain)
     return true;
 }
 
-static bool global_allow(struct det_engine *e)
+static int match_obs(struct det_engine *e, const struct mz_observation *obs, uint64_t now,
+                     det_emit_fn emit, void *ctx)
 {
-    if (!e->global_max)
-        return true;
-    uint64_t now = mz_monotonic_ns();
-    if (now - e->win_start >= 60ull * 1000000000ull) {
-        e->win_start = now;
-        e->win_count = 0;
-    }
-    if (e->win_count >= e->global_max)
-        return false;
-    e->win_count++;
-    return true;
-}
-
-static int match_obs(struct det_engine *e, const struct mz_observation *obs, det_emit_fn emit,
-                     void *ctx)
-{
+    int emitted = 0;
     bool new_domain = false;
     if (e->uses_new_domains && obs->kind == MZ_OBS_FLOW && obs->flow.domain && *obs->flow.domain)
         new_domain = domain_is_new(e, obs->flow.domain);
     size_t n = det_set_match(e->set, obs, false, new_domain, e->hits, e->hits_cap);
-    int emitted = 0;
     for (size_t i = 0; i < n; i++) {
         struct det_recipe *r = e->hits[i];
         atomic_fetch_add_explicit(&r->stats.matched, 1, memory_order_relaxed);
-        if (!det_rate_allow(e->rate, r, obs)) {
-            atomic_fetch_add_explicit(&r->stats.rate_suppressed, 1, memory_order_relaxed);
-            continue;
-        }
-        if (!global_allow(e)) {
-            atomic_fetch_add_explicit(&e->global_suppressed, 1, memory_order_relaxed);
+        int limit = det_rate_check(e->rate, r, obs, now);
+        if (limit != DET_RATE_PASS) {
+            if (limit == DET_RATE_GLOBAL)
+                atomic_fetch_add_explicit(&e->global_suppressed, 1, memory_order_relaxed);
+            else
+                atomic_fetch_add_explicit(&r->stats.rate_suppressed, 1, memory_order_relaxed);
+            int rc = det_rate_hold(e->rate, r, limit, obs, now, emit, ctx);
+            if (rc < 0)
+                return rc;
             continue;
         }
         struct mz_observation copy;
@@ -478,10 +475,12 @@ static int match_obs(struct det_engine *e, const struct mz_observation *obs, det
         mz_observation_clear(&copy);
         if (!det)
             return -ENOMEM;
-        atomic_fetch_add_explicit(&r->stats.emitted, 1, memory_order_relaxed);
         int rc = emit(det, ctx);
         if (rc < 0)
             return rc;
+        /* only an alert that went out spends the budget */
+        det_rate_spend(e->rate, r, obs, now);
+        atomic_fetch_add_explicit(&r->stats.emitted, 1, memory_order_relaxed);
         emitted++;
     }
     return emitted;
@@ -491,23 +490,65 @@ int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_f
 {
     if (!e || !obs || !emit)
         return -EINVAL;
+    uint64_t now = e->clock();
+    int emitted = 0;
+    if (det_rate_due(e->rate, now)) { /* windows that ended: their summaries first */
+        int rc = det_rate_flush(e->rate, now, false, emit, ctx);
+        if (rc < 0)
+            return rc;
+        emitted += rc;
+    }
     const char *named = NULL;
     if ((obs->kind == MZ_OBS_FILE || obs->kind == MZ_OBS_EXEC) && obs->file.ino) {
         det_ident_refresh(e->ident, mz_monotonic_ns());
         named = det_ident_lookup(e->ident, obs->file.dev, obs->file.ino);
     }
-    if (!named || (obs->file.path && strcmp(named, obs->file.path) == 0))
-        return match_obs(e, obs, emit, ctx);
-    /* A file a recipe names, reached by another path (hard link, bind
-     * mount, chroot): matched, and reported, as the recipe's path. */
-    struct mz_observation copy;
-    mz_observation_copy(&copy, obs);
-    free(copy.file.seen_as);
-    copy.file.seen_as = copy.file.path;
-    copy.file.path = mz_strdup(named);
-    int rc = match_obs(e, &copy, emit, ctx);
-    mz_observation_clear(&copy);
-    return rc;
+    int rc;
+    if (!named || (obs->file.path && strcmp(named, obs->file.path) == 0)) {
+        rc = match_obs(e, obs, now, emit, ctx);
+    } else {
+        /* A file a recipe names, reached by another path (hard link, bind
+         * mount, chroot): matched, and reported, as the recipe's path. */
+        struct mz_observation copy;
+        mz_observation_copy(&copy, obs);
+        free(copy.file.seen_as);
+        copy.file.seen_as = copy.file.path;
+        copy.file.path = mz_strdup(named);
+        rc = match_obs(e, &copy, now, emit, ctx);
+        mz_observation_clear(&copy);
+    }
+    return rc < 0 ? rc : emitted + rc;
+}
+
+int det_tick(struct det_engine *e, det_emit_fn emit, void *ctx)
+{
+    if (!e || !emit)
+        return -EINVAL;
+    return det_rate_flush(e->rate, e->clock(), false, emit, ctx);
+}
+
+int det_flush(struct det_engine *e, det_emit_fn emit, void *ctx)
+{
+    if (!e || !emit)
+        return -EINVAL;
+    return det_rate_flush(e->rate, e->clock(), true, emit, ctx);
+}
+
+struct det_interest *det_engine_interest(struct det_engine *e, uint64_t *generation)
+{
+    if (!e)
+        return NULL;
+    pthread_mutex_lock(&e->lock);
+    struct det_interest *ii = det_interest_ref(e->interest);
+    if (generation)
+        *generation = e->interest_gen;
+    pthread_mutex_unlock(&e->lock);
+    return ii;
+}
+
+void det_engine_set_clock(struct det_engine *e, uint64_t (*clock)(void))
+{
+    e->clock = clock ? clock : mz_monotonic_ns;
 }
 
 struct cJSON *det_stats_json(const struct det_engine *e)
@@ -522,6 +563,14 @@ struct cJSON *det_stats_json(const struct det_engine *e)
     cJSON_AddNumberToObject(j, "reloads", (double)atomic_load(&e->reloads));
     cJSON_AddNumberToObject(j, "reload_failures", (double)atomic_load(&e->reload_failures));
     cJSON_AddNumberToObject(j, "global_suppressed", (double)atomic_load(&e->global_suppressed));
+    cJSON_AddNumberToObject(j, "interest_entries", (double)det_interest_count(e->interest));
+    struct det_rate_stats rs;
+    det_rate_stats(e->rate, &rs);
+    cJSON *sum = cJSON_AddObjectToObject(j, "summaries");
+    cJSON_AddNumberToObject(sum, "emitted", (double)rs.summaries);
+    cJSON_AddNumberToObject(sum, "early", (double)rs.early);
+    cJSON_AddNumberToObject(sum, "pending", (double)rs.pending);
+    cJSON_AddNumberToObject(sum, "held", (double)rs.held);
     cJSON *per = cJSON_AddObjectToObject(j, "per_recipe");
     uint64_t tm = 0, te = 0, ts = 0;
     for (size_t i = 0; i < n; i++) {
@@ -554,6 +603,7 @@ void det_engine_free(struct det_engine *e)
         close(e->ino_fd);
     det_set_free(e->set);
     det_ident_free(e->ident);
+    det_interest_unref(e->interest);
     free(e->hits);
     det_rate_free(e->rate);
     free(e->seen);

@@ -17,6 +17,7 @@
 
 #include "core/event.h"
 #include "core/util.h"
+#include "detect/detect.h"
 
 #define DET_FILE_MAX       (16u << 20) /* one recipe file, bytes */
 #define DET_RECIPES_MAX    4096        /* recipes in one set */
@@ -272,13 +273,38 @@ void det_domset_free(struct det_domset *s);
 /* Our algorithmic-domain score in [0, 1]: high for DGA-like names. */
 double det_domain_score(const char *domain);
 
-/* Rate limiter (rate.c): a bounded, set-associative table of counters keyed
- * by (recipe, times kind, key). Returns true when every declared limit
- * still has room, and then counts the detection against each of them. */
+/* Rate limits (det_rate.c): the recipes' `times` and the global cap, with
+ * the summaries of what they hold back. now is the caller's monotonic clock
+ * (ns). Single thread (the detect stage). */
 struct det_rate;
-struct det_rate *det_rate_new(size_t slots, uint64_t window_ns); /* window 0: forever */
-bool det_rate_allow(struct det_rate *r, const struct det_recipe *rc,
-                    const struct mz_observation *o);
+/* window_ns 0: `times` counts never restart; global_max 0: no global cap. */
+struct det_rate *det_rate_new(size_t slots, uint64_t window_ns, uint32_t global_max);
+enum { DET_RATE_PASS = -1, DET_RATE_GLOBAL = -2 };
+/* DET_RATE_PASS when every limit has room for obs; else the index in
+ * rc->times of the first full limit, or DET_RATE_GLOBAL. Spends nothing. */
+int det_rate_check(struct det_rate *r, const struct det_recipe *rc, const struct mz_observation *o,
+                   uint64_t now);
+/* Counts one emitted detection against every limit of rc and the cap. */
+void det_rate_spend(struct det_rate *r, const struct det_recipe *rc, const struct mz_observation *o,
+                    uint64_t now);
+/* Folds a detection that `limit` (a det_rate_check result) held back into
+ * its pending summary. When every pending summary is in use, the one due
+ * first is emitted through emit now; its result is returned (0 otherwise). */
+int det_rate_hold(struct det_rate *r, const struct det_recipe *rc, int limit,
+                  const struct mz_observation *o, uint64_t now, det_emit_fn emit, void *ctx);
+/* True when a pending summary is due at now. */
+bool det_rate_due(const struct det_rate *r, uint64_t now);
+/* Emits the summaries due at now (every one with all) as detections with a
+ * summary. Returns how many, or the first negative result of emit (the
+ * others are emitted still). */
+int det_rate_flush(struct det_rate *r, uint64_t now, bool all, det_emit_fn emit, void *ctx);
+struct det_rate_stats {
+    uint64_t held;      /* detections in pending summaries now */
+    uint64_t pending;   /* pending summaries */
+    uint64_t summaries; /* summaries emitted */
+    uint64_t early;     /* of them, emitted before their window ended (table full) */
+};
+void det_rate_stats(const struct det_rate *r, struct det_rate_stats *out);
 void det_rate_free(struct det_rate *r);
 
 /* A recipe set with its index (match.c). */
@@ -300,6 +326,8 @@ bool det_recipe_matches(const struct det_recipe *r, const struct mz_observation 
 /* The engine's current set (owner thread only: the CLI, tests). */
 struct det_engine;
 struct det_set *det_engine_set(struct det_engine *e);
+/* Replaces the engine's monotonic clock (tests; NULL: the real one). */
+void det_engine_set_clock(struct det_engine *e, uint64_t (*clock)(void));
 
 /* Name tables. */
 const char *det_mech_name(enum det_mechanism m);

@@ -197,6 +197,7 @@ static const struct {
     {"task_or_parent_exe", DET_WHAT_TASK_OR_PARENT_EXE},
     {"ancestry", DET_WHAT_ANCESTRY},
     {"ancestor_exe", DET_WHAT_ANCESTRY},
+    {"ancient_exe", DET_WHAT_ANCESTRY}, /* Jibril's name: any ancestor's exe */
     {"file", DET_WHAT_PATH},
     {"path", DET_WHAT_PATH},
     {"path2", DET_WHAT_PATH2},
@@ -478,12 +479,50 @@ static void times_one(struct ld *l, yaml_node_t *n, void *argp)
         if ((int)r->times[i].kind == kind) { /* two limits of one kind: the tighter wins */
             if ((uint32_t)max < r->times[i].max)
                 r->times[i].max = (uint32_t)max;
+            lwarn(l, n, "times", "a second %s limit; the tighter one (max %u) applies",
+                  times_names[kind], r->times[i].max);
             return;
         }
     }
     r->times[r->n_times].kind = (enum det_times_kind)kind;
     r->times[r->n_times].max = (uint32_t)max;
     r->n_times++;
+}
+
+enum what_kind { WHAT_TEXT, WHAT_NUMBER, WHAT_OTHER };
+
+/* Text fields are matched by a pattern only (a number, numbers or time item
+ * on them never matches); numbers also take a pattern on their decimal text. */
+static enum what_kind what_kind(enum det_what w)
+{
+    switch (w) {
+    case DET_WHAT_EXE:
+    case DET_WHAT_COMM:
+    case DET_WHAT_ARGS:
+    case DET_WHAT_USER:
+    case DET_WHAT_CWD:
+    case DET_WHAT_CONTAINER:
+    case DET_WHAT_EXE_SHA256:
+    case DET_WHAT_PARENT_EXE:
+    case DET_WHAT_TASK_OR_PARENT_EXE:
+    case DET_WHAT_ANCESTRY:
+    case DET_WHAT_PATH:
+    case DET_WHAT_PATH2:
+    case DET_WHAT_DOMAIN:
+    case DET_WHAT_TAMPER_DETAIL:
+        return WHAT_TEXT;
+    case DET_WHAT_UID:
+    case DET_WHAT_GID:
+    case DET_WHAT_EUID:
+    case DET_WHAT_PID:
+    case DET_WHAT_PPID:
+    case DET_WHAT_REMOTE_PORT:
+    case DET_WHAT_LOCAL_PORT:
+    case DET_WHAT_PRIV_TARGET:
+        return WHAT_NUMBER;
+    default:
+        return WHAT_OTHER;
+    }
 }
 
 static void item_parse(struct ld *l, yaml_node_t *n, struct det_group *g, bool group_pertinent)
@@ -616,10 +655,21 @@ static void item_parse(struct ld *l, yaml_node_t *n, struct det_group *g, bool g
         ok = false;
     }
     if (ok && it.what == DET_WHAT_UNSUPPORTED) {
+        /* say how dropping it changes the recipe: never silently */
         lwarn(l, what_node, "arbitrary.items.what",
-              "\"%.40s\" is not supported by mizan; item ignored", what_name);
+              "\"%.40s\" is not supported by mizan; item ignored, so the recipe matches "
+              "differently: its %s group %s",
+              what_name, g->all ? "AND" : "OR",
+              g->all ? "no longer requires this item (matches more)"
+                     : "can no longer pass through this item (matches less)");
         ok = false;
     }
+    if (ok && what_kind(it.what) == WHAT_TEXT && it.type != DET_ITEM_PATTERN)
+        lwarn(l, n, "arbitrary.items",
+              "\"%.40s\" is text: only a pattern can match it; this item never matches", what_name);
+    if (ok && it.when != DET_WHEN_EQUAL && it.type != DET_ITEM_NUMBER && it.type != DET_ITEM_TIME)
+        lwarn(l, n, "arbitrary.items.when",
+              "applies to number and time only; ignored (the item tests equality)");
     if (ok && it.type == DET_ITEM_CIDR && it.what != DET_WHAT_REMOTE_ADDR &&
         it.what != DET_WHAT_LOCAL_ADDR) {
         lerr(l, n, "arbitrary.items.cidr", "cidr needs what: remote_addr or local_addr");

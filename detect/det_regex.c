@@ -24,6 +24,15 @@
  * the run. */
 static char *required_literal(const char *p, size_t *out_len)
 {
+    /* inline flags ((?i), (?x), ...) and lookarounds change what a literal
+     * run means: no prefilter then (a case-sensitive memmem would miss
+     * "STRATUM+TCP://" for "(?i)stratum\+") */
+    for (const char *q = strstr(p, "(?"); q; q = strstr(q + 2, "(?")) {
+        if (q[2] != ':') {
+            *out_len = 0;
+            return NULL;
+        }
+    }
     size_t n = strlen(p);
     char *best = NULL, *cur = mz_calloc(n + 1, 1);
     size_t best_len = 0, cur_len = 0;

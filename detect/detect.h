@@ -7,9 +7,15 @@
  * directories named in the config's detect.dirs. Both go through the same
  * loader and the same indexed matcher. Every matching recipe whose rate
  * limits (`times`) and the global cap allow it yields one mz_detection.
+ * What the limits hold back is folded into summary detections (their
+ * `summary` set: "N more like this") that come out through the same emit
+ * function when the limit's window ends (det_match and det_tick) or at
+ * shutdown (det_flush): nothing is dropped in silence.
  *
- * Threads: det_match, det_engine_reload and det_reload_pending are called by
- * the detect stage thread only. det_stats_json may be called from any thread.
+ * Threads: det_match, det_tick, det_flush, det_engine_reload and
+ * det_reload_pending are called by the detect stage thread only (or, once it
+ * has stopped, by the thread that joined it). det_stats_json may be called
+ * from any thread.
  *
  * Return convention: 0 (or a count) or a negative errno; constructors NULL.
  */
@@ -33,10 +39,19 @@ struct det_engine *det_engine_new(const struct mz_config *cfg, char *err, size_t
  * A negative return stops det_match, which returns it. */
 typedef int (*det_emit_fn)(struct mz_detection *det, void *ctx);
 
-/* Emits one detection per matching recipe that passes its rate limits. obs is
- * not modified (detections get deep copies). Returns the number emitted or a
- * negative errno. */
+/* Emits one detection per matching recipe that passes its rate limits, after
+ * the summaries that are due. obs is not modified (detections get deep
+ * copies). Returns the number emitted (summaries included) or a negative
+ * errno. */
 int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_fn emit, void *ctx);
+
+/* Emits the summaries whose window has ended (call it when idle, e.g. every
+ * 200 ms). Returns how many or a negative errno. */
+int det_tick(struct det_engine *e, det_emit_fn emit, void *ctx);
+
+/* Emits every pending summary now, due or not (shutdown, drain). Returns how
+ * many or a negative errno. */
+int det_flush(struct det_engine *e, det_emit_fn emit, void *ctx);
 
 /* Re-reads every recipe source. On any error the current set stays, the error
  * is logged with file:line:col, and -EINVAL is returned. */
@@ -46,7 +61,8 @@ int det_engine_reload(struct det_engine *e);
  * reload (polled without blocking). */
 bool det_reload_pending(struct det_engine *e);
 
-/* {"recipes": N, "reloads": N, "global_suppressed": N, "per_recipe": {id:
+/* {"recipes": N, "reloads": N, "global_suppressed": N, "summaries":
+ * {"emitted","early","pending","held"}, "interest_entries": N, "per_recipe": {id:
  * {"matched","emitted","rate_suppressed"}}}; owned by the caller. */
 struct cJSON *det_stats_json(const struct det_engine *e);
 

@@ -440,6 +440,115 @@ static void test_repeated_item_keys(void **state)
     unload(&l);
 }
 
+/* Jibril's ancient_exe: any ancestor's executable (not the process's own). */
+static void test_ancient_exe(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, HEADER "  mechanism: file_access\n"
+                    "  arbitrary:\n"
+                    "    - how: AND\n"
+                    "      which: pertinent\n"
+                    "      items:\n"
+                    "        - what: ancient_exe\n"
+                    "          which: irrelevant\n"
+                    "          pattern: ^/usr/bin/(dpkg|apt-get)$\n"
+                    "  file_actions:\n"
+                    "    - modify_related\n"
+                    "  file_actions_how: any\n"
+                    "  bases:\n"
+                    "    - base: ld.so.preload\n");
+    dump(&l);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.diag.n_warnings, 0);
+    struct det_recipe *r = l.rs[0];
+    assert_int_equal(r->n_groups, 1);
+    assert_int_equal(r->groups[0].n_items, 1);
+    assert_int_equal(r->groups[0].items[0].what, DET_WHAT_ANCESTRY);
+    char *anc[] = {"/usr/bin/bash", "/usr/sbin/sshd", "/usr/lib/systemd/systemd"};
+    struct mz_observation o = {.kind = MZ_OBS_FILE};
+    o.file.path = "/etc/ld.so.preload";
+    o.file.actions = MZ_FA_WRITE | MZ_FA_OPEN;
+    o.proc.exe = "/usr/bin/tee";
+    o.proc.ancestry = anc;
+    o.proc.n_ancestry = 3;
+    assert_true(det_recipe_matches(r, &o, false));
+    anc[1] = "/usr/bin/apt-get"; /* a grandparent is the package manager */
+    assert_false(det_recipe_matches(r, &o, false));
+    anc[1] = "/usr/sbin/sshd";
+    anc[2] = "/usr/bin/dpkg"; /* any depth */
+    assert_false(det_recipe_matches(r, &o, false));
+    anc[2] = "/usr/lib/systemd/systemd";
+    o.proc.exe = "/usr/bin/dpkg"; /* the process itself is not an ancestor */
+    assert_true(det_recipe_matches(r, &o, false));
+    o.proc.n_ancestry = 0; /* no known ancestor: nothing matches the irrelevant item */
+    assert_true(det_recipe_matches(r, &o, false));
+    unload(&l);
+}
+
+/* What mizan reads differently from the text is a warning with file:line,
+ * saying how the meaning changes. */
+static void test_changes_of_meaning_warned(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, HEADER "  mechanism: execution\n"
+                    "  times:\n"
+                    "    - kind: times_per_exe\n"
+                    "      max: 4\n"
+                    "    - kind: times_per_exe\n"
+                    "      max: 2\n"
+                    "  arbitrary:\n"
+                    "    - how: OR\n"
+                    "      which: pertinent\n"
+                    "      items:\n"
+                    "        - what: moon_phase\n"
+                    "          pattern: full\n"
+                    "        - what: exe\n"
+                    "          number: 5\n"
+                    "        - what: args\n"
+                    "          pattern: -x\n"
+                    "          when: bigger\n"
+                    "  file_actions: execve\n"
+                    "  bases:\n"
+                    "    - base: nmap\n");
+    dump(&l);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.n, 1);
+    assert_true(has_msg(&l, false,
+                        "t.yaml:15:7: times: a second times_per_exe limit; the tighter "
+                        "one (max 2) applies"));
+    assert_int_equal(l.rs[0]->n_times, 1);
+    assert_int_equal(l.rs[0]->times[0].max, 2);
+    assert_true(has_msg(&l, false,
+                        "t.yaml:21:17: arbitrary.items.what: \"moon_phase\" is not supported by "
+                        "mizan; item ignored, so the recipe matches differently: its OR group"));
+    assert_true(has_msg(&l, false, "t.yaml:23:11: arbitrary.items: \"exe\" is text"));
+    assert_true(has_msg(&l, false, "t.yaml:25:11: arbitrary.items.when: applies to number"));
+    unload(&l);
+}
+
+/* Inline flags change what a literal means: the prefilter must not make a
+ * case-insensitive pattern case-sensitive. */
+static void test_regex_inline_flags(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"(?i)stratum\\+(tcp|ssl)://", "x STRATUM+TCP://pool:3333"},
+        {"(?i)^/etc/shadow$", "/ETC/Shadow"},
+        {"(?x) /etc/ shadow", "/etc/shadow"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct det_regex re;
+        char why[256];
+        assert_int_equal(det_regex_compile(&re, cases[i][0], why, sizeof(why)), 0);
+        if (!det_regex_match(&re, cases[i][1], strlen(cases[i][1])))
+            fail_msg("%s should match %s", cases[i][0], cases[i][1]);
+        det_regex_free(&re);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +562,9 @@ int main(void)
         cmocka_unit_test(test_network_fields),
         cmocka_unit_test(test_domain_score),
         cmocka_unit_test(test_repeated_item_keys),
+        cmocka_unit_test(test_ancient_exe),
+        cmocka_unit_test(test_changes_of_meaning_warned),
+        cmocka_unit_test(test_regex_inline_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,11 +114,12 @@ for i in range(n):
 PY
 }
 
-# replay_att INPUT: runs mizan replay; stdout in $T/out.jsonl
+# replay_att INPUT [replay options...]: runs mizan replay; stdout in $T/out.jsonl
 replay_att() {
-  local rc=0
+  local rc=0 in="$1"
+  shift
   rm -rf "$T/log" "$T/out.jsonl"
-  "$MIZAN" replay -c "$T/mizan.yaml" "$1" >"$T/out.jsonl" 2>"$T/err.log" || rc=$?
+  "$MIZAN" replay -c "$T/mizan.yaml" "$@" "$in" >"$T/out.jsonl" 2>"$T/err.log" || rc=$?
   [ "$rc" -eq 0 ] || { tail -20 "$T/err.log"; fail "replay exited $rc"; }
 }
 

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdint.h>
@@ -167,7 +168,7 @@ static int is_upper_or_digit(int ch)
  * printable ASCII text? Then it is an encoded payload, not a random key:
  * redacting it would hide the payload from the model and share one cached
  * verdict between every payload of that length. */
-static bool b64_text(const char *s, size_t n)
+static bool b64_text(const char *s, size_t n, size_t min_out)
 {
     uint32_t acc = 0;
     unsigned bits = 0;
@@ -198,7 +199,26 @@ static bool b64_text(const char *s, size_t n)
             printable += (b >= 0x20 && b < 0x7f) || b == '\n' || b == '\t';
         }
     }
-    return out >= 12 && printable * 10 >= out * 9;
+    return out >= min_out && printable * 10 >= out * 9;
+}
+
+/* Is s[0..n) as random as a generated key? Its characters' Shannon entropy
+ * is at least 0.84 of the most n characters of a 64-letter alphabet can
+ * have: random keys score 0.86 and more, words glued together ("IgnoreAll
+ * PreviousInstructions5", "2C_answer_false_positive") 0.81 and less. */
+static bool high_entropy(const char *s, size_t n)
+{
+    unsigned counts[256] = {0};
+    double h = 0, max;
+    for (size_t i = 0; i < n; i++)
+        counts[(unsigned char)s[i]]++;
+    for (size_t c = 0; c < 256; c++)
+        if (counts[c]) {
+            double p = (double)counts[c] / (double)n;
+            h -= p * log2(p);
+        }
+    max = log2((double)(n < 64 ? n : 64));
+    return n > 1 && h >= 0.84 * max;
 }
 
 /* Length of a well-known token shape starting at s[i], or 0. */
@@ -253,7 +273,7 @@ static size_t token_shape(const char *s, size_t len, size_t i)
                 dig |= a_digit(ch);
             }
             if (up && lo && dig && j <= 128 && (i + j >= len || s[i + j] != '/') &&
-                !b64_text(s + i, j))
+                high_entropy(s + i, j) && !b64_text(s + i, j, 12))
                 return j;
         }
     }
@@ -337,6 +357,9 @@ static bool redactable(struct redactor *r, const char *v, size_t n)
         space |= is_space(ch);
     }
     if (n == 0 || v[0] == '/' || v[0] == '~' || (n >= 3 && memmem(v, n, "://", 3)))
+        return false;
+    /* base64 of a sentence is a payload, not a password */
+    if (!space && b64_text(v, n, 24))
         return false;
     if (space)
         r->flags |= ATT_RED_NONTOKEN;

@@ -798,6 +798,28 @@ static void word_core(const char *t, size_t n, const char **w, size_t *wn, bool 
     *wn = b - a;
 }
 
+/* A base64 run inside a token (exec(b64decode('...')), x=$(echo ...|base64
+ * -d)): at least 24 characters of the alphabet without '/', with upper and
+ * lower case letters and a digit. */
+static void inner_blobs(const char *s, size_t n, struct finding *f)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i, up = 0, lo = 0, dig = 0;
+        while (j < n && (c_alnum((unsigned char)s[j]) || s[j] == '+' || s[j] == '=')) {
+            unsigned char c = (unsigned char)s[j];
+            up += c >= 'A' && c <= 'Z';
+            lo += c >= 'a' && c <= 'z';
+            dig += c_digit(c);
+            j++;
+        }
+        if (j - i >= 24 && up >= 3 && lo >= 3 && dig >= 1) {
+            found(f, "base64 blob (%zu chars)", j - i);
+            return;
+        }
+        i = j + 1;
+    }
+}
+
 static int args_shape(const char *s, size_t n, struct mz_buf *out, struct finding *f)
 {
     struct runs r = {0};
@@ -805,6 +827,7 @@ static int args_shape(const char *s, size_t n, struct mz_buf *out, struct findin
     int rc = 0;
     bool pending_words = false;
 
+    inner_blobs(s, n, f);
     while (i < n && !rc) {
         while (i < n && c_space((unsigned char)s[i]))
             i++;

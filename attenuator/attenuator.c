@@ -34,6 +34,7 @@
 #include "attenuator/client.h"
 #include "attenuator/context.h"
 #include "attenuator/guard.h"
+#include "attenuator/shape.h"
 #include "attenuator/suppress.h"
 #include "core/embedded.h"
 #include "core/log.h"
@@ -84,6 +85,10 @@ struct follower {
 
 struct att_job {
     unsigned char key[32];
+    unsigned char shape_key[32];
+    bool want_full, want_shape;         /* what is still to ask the model */
+    bool have_full, have_shape;         /* answered (by the cache or the model) */
+    struct att_cache_entry full, shape; /* those answers */
     struct mz_alert *alert;
     uint64_t t0;
     struct att_context ctx;
@@ -253,7 +258,8 @@ static void finish(struct att_chain *c, struct mz_alert *alert, uint64_t t0, enu
     else
         count(&c->filters[F_GUARD].passed);
 
-    if (c->cfg->attenuator.mode != MZ_MODE_REASON && a->reason) {
+    /* amend drops the reason; block keeps it for the audit log only */
+    if (c->cfg->attenuator.mode != MZ_MODE_REASON && a->reason && v != ATT_WITHHOLD) {
         free(a->reason);
         a->reason = NULL;
     }
@@ -293,14 +299,27 @@ static void apply_entry(struct att_chain *c, struct mz_alert *alert,
     a->confidence = e->confidence;
     mz_strlcpy(a->severity, e->severity, sizeof(a->severity));
     free(a->reason);
-    a->reason = c->cfg->attenuator.mode == MZ_MODE_REASON ? mz_strdup(e->reason) : NULL;
+    a->reason = c->cfg->attenuator.mode != MZ_MODE_AMEND ? mz_strdup(e->reason) : NULL;
     free(a->model);
     a->model = mz_strdup(c->cfg->attenuator.model);
     a->cache_hit = st == MZ_ATT_CACHED;
 }
 
+static void apply_shape(struct mz_alert *alert, const struct att_cache_entry *e)
+{
+    alert->att.shape_verdict = e->verdict;
+    alert->att.shape_confidence = e->confidence;
+}
+
+/* Does this alert need a verdict on its shape-only context? Only block mode
+ * withholds, and an alert with free text beyond its shape never is. */
+static bool wants_shape(const struct att_chain *c, const struct mz_alert *alert)
+{
+    return c->cfg->attenuator.mode == MZ_MODE_BLOCK && !alert->att.injection_suspected;
+}
+
 /* ------------------------------------------------------------------------ */
-/* pending jobs (coalescing by key)                                          */
+/* pending jobs (coalescing by key)                                        */
 
 static size_t bucket_of(const unsigned char key[32])
 {
@@ -333,6 +352,8 @@ static void pending_remove(struct att_chain *c, struct att_job *job)
 
 static void job_free(struct att_job *job)
 {
+    att_cache_entry_clear(&job->full);
+    att_cache_entry_clear(&job->shape);
     att_context_clear(&job->ctx);
     free(job);
 }
@@ -356,22 +377,22 @@ static enum bypass bypass_of(enum att_fail f)
     }
 }
 
-/* Asks the model for one job. Fills *e and *context_json (the redacted
- * document, for the cache) on success and returns BY__COUNT, else the bypass
- * reason. */
-static enum bypass ask_model(struct att_chain *c, struct att_job *job, struct att_cache_entry *e,
-                             char **context_json)
+/* Asks the model about one document (the full or the shape-only context).
+ * Fills *e and *context_json (the document as sent, for the cache) on
+ * success and returns BY__COUNT, else the bypass reason. Takes doc. */
+static enum bypass ask_doc(struct att_chain *c, cJSON *doc, struct att_cache_entry *e,
+                           char **context_json)
 {
     struct att_answer ans = {0};
-    cJSON *doc;
     char *user;
     double ms = 0;
     enum att_fail f;
 
     *context_json = NULL;
-    if (atomic_load(&c->stop))
+    if (atomic_load(&c->stop)) {
+        cJSON_Delete(doc);
         return BY_SHUTDOWN;
-    doc = att_context_to_json(&job->ctx, &job->alert->det, &c->copts, c->host);
+    }
     user = att_context_user_message(doc);
     if (!user) {
         cJSON_Delete(doc);
@@ -401,19 +422,53 @@ static enum bypass ask_model(struct att_chain *c, struct att_job *job, struct at
     return BY__COUNT;
 }
 
+/* Gives one alert the job's answers: the full verdict (or the bypass), and
+ * the shape-only verdict when there is one. */
+static void settle(struct att_chain *c, struct att_job *job, struct mz_alert *alert, uint64_t t0,
+                   enum bypass why)
+{
+    if (job->have_shape)
+        apply_shape(alert, &job->shape);
+    if (why == BY__COUNT) {
+        apply_entry(c, alert, &job->full, MZ_ATT_VERDICT);
+        count(&c->filters[F_MODEL].changed);
+        finish(c, alert, t0, F_MODEL);
+    } else {
+        bypass_now(c, alert, t0, why);
+    }
+}
+
 static void run_job(struct att_chain *c, struct att_job *job)
 {
-    struct att_cache_entry e = {0};
+    enum bypass why = BY__COUNT;
     char *context_json = NULL;
-    enum bypass why = ask_model(c, job, &e, &context_json);
     struct follower *f;
 
-    /* A verdict on a context that held an instruction-like text may be the
-     * attacker's: never cache it (later alerts with the same key but clean
-     * comm/ancestry would inherit it and could be withheld). */
-    if (why == BY__COUNT && c->cache && !job->alert->att.injection_suspected)
-        (void)att_cache_put(c->cache, job->key, &e, c->cfg->attenuator.model, context_json);
-    free(context_json);
+    /* The shape-only context holds no attacker text: its verdict is stored
+     * whatever the full context held. A failed shape call only costs the
+     * alert its right to be withheld. */
+    if (job->want_shape) {
+        enum bypass w = ask_doc(c, att_shape_to_json(&job->alert->det), &job->shape, &context_json);
+        if (w == BY__COUNT) {
+            job->have_shape = true;
+            if (c->cache)
+                (void)att_cache_put(c->cache, job->shape_key, &job->shape, c->cfg->attenuator.model,
+                                    context_json);
+        }
+        free(context_json);
+        context_json = NULL;
+    }
+    if (job->want_full) {
+        why = ask_doc(c, att_context_to_json(&job->ctx, &job->alert->det, &c->copts, c->host),
+                      &job->full, &context_json);
+        /* A verdict on a context that held free text or an instruction-like
+         * text may be the attacker's: never cache it (later alerts with the
+         * same key but clean comm/ancestry would inherit it). */
+        if (why == BY__COUNT && c->cache && !job->alert->att.injection_suspected)
+            (void)att_cache_put(c->cache, job->key, &job->full, c->cfg->attenuator.model,
+                                context_json);
+        free(context_json);
+    }
 
     pthread_mutex_lock(&c->pending_mu);
     pending_remove(c, job);
@@ -422,26 +477,13 @@ static void run_job(struct att_chain *c, struct att_job *job)
     job->followers = NULL;
     pthread_mutex_unlock(&c->pending_mu);
 
-    if (why == BY__COUNT) {
-        apply_entry(c, job->alert, &e, MZ_ATT_VERDICT);
-        count(&c->filters[F_MODEL].changed);
-        finish(c, job->alert, job->t0, F_MODEL);
-    } else {
-        bypass_now(c, job->alert, job->t0, why);
-    }
+    settle(c, job, job->alert, job->t0, why);
     while (f) {
         struct follower *next = f->next;
-        if (why == BY__COUNT) {
-            apply_entry(c, f->alert, &e, MZ_ATT_VERDICT);
-            count(&c->filters[F_MODEL].changed);
-            finish(c, f->alert, f->t0, F_MODEL);
-        } else {
-            bypass_now(c, f->alert, f->t0, why);
-        }
+        settle(c, job, f->alert, f->t0, why);
         free(f);
         f = next;
     }
-    att_cache_entry_clear(&e);
     job_free(job);
 }
 
@@ -537,13 +579,24 @@ fail:
     return NULL;
 }
 
+/* Looks key up; on a hit fills *e. */
+static bool cache_lookup(struct att_chain *c, const unsigned char key[32], bool reason,
+                         struct att_cache_entry *e)
+{
+    return c->cache && att_cache_get(c->cache, key, reason, e) == 0;
+}
+
 void att_chain_submit(struct att_chain *c, struct mz_detection *det)
 {
     uint64_t t0 = mz_monotonic_ns();
     struct mz_alert *alert;
     struct mz_attenuation *a;
     struct att_context ctx;
-    unsigned char key[32];
+    struct att_shape_scan sc;
+    unsigned char key[32], shape_key[32] = {0};
+    struct att_cache_entry full = {0}, shape = {0};
+    bool have_full = false, have_shape = false, need_shape;
+    bool reason = c->cfg->attenuator.mode != MZ_MODE_AMEND;
     char why[192];
     int idx, r;
 
@@ -556,13 +609,23 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
         return;
     }
 
-    /* the injection scan feeds filter 4; it looks at the raw strings */
-    a->injection_suspected = att_guard_scan_detection(&alert->det, why, sizeof(why));
-    if (a->injection_suspected) {
-        count(&c->injection);
-        log_debug("attenuator: %s: injection suspected (%s)",
-                  alert->det.recipe.id ? alert->det.recipe.id : "?", why);
+    /* Free text beyond a field's shape and the phrase guard feed filter 4;
+     * in block mode the same pass gives the shape-only context's digest. */
+    r = att_shape_scan(&alert->det, c->cfg->attenuator.mode == MZ_MODE_BLOCK, &sc);
+    if (r) {
+        sc.untrusted = true;
+        snprintf(sc.why, sizeof(sc.why), "context: too large to shape");
     }
+    if (sc.untrusted) {
+        a->injection_suspected = true;
+        a->untrusted_text = mz_strdup(sc.why);
+        count(&c->injection);
+        log_debug("attenuator: %s: untrusted text (%s)",
+                  alert->det.recipe.id ? alert->det.recipe.id : "?", sc.why);
+    }
+    if (sc.have_digest)
+        mz_hex(sc.digest, 32, a->shape_digest);
+    need_shape = wants_shape(c, alert) && sc.have_digest;
 
     /* 1: suppression */
     idx =
@@ -585,35 +648,43 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
     }
     att_cache_key(alert->det.recipe.id, ctx.artifact_digest, c->prompt_digest,
                   c->cfg->attenuator.model, c->mode_name, key);
+    if (need_shape)
+        att_cache_key(alert->det.recipe.id, sc.digest, c->prompt_digest, c->cfg->attenuator.model,
+                      "shape", shape_key);
 
     /* 2: cache */
-    if (c->cache) {
-        struct att_cache_entry e;
-        if (att_cache_get(c->cache, key, c->cfg->attenuator.mode == MZ_MODE_REASON, &e) == 0) {
-            apply_entry(c, alert, &e, MZ_ATT_CACHED);
-            att_cache_entry_clear(&e);
-            att_context_clear(&ctx);
-            count(&c->filters[F_CACHE].changed);
-            finish(c, alert, t0, F_CACHE);
-            return;
-        }
+    have_full = cache_lookup(c, key, reason, &full);
+    if (need_shape)
+        have_shape = cache_lookup(c, shape_key, false, &shape);
+    if (have_full && (!need_shape || have_shape)) {
+        apply_entry(c, alert, &full, MZ_ATT_CACHED);
+        if (have_shape)
+            apply_shape(alert, &shape);
+        att_cache_entry_clear(&full);
+        att_cache_entry_clear(&shape);
+        att_context_clear(&ctx);
+        count(&c->filters[F_CACHE].changed);
+        finish(c, alert, t0, F_CACHE);
+        return;
     }
     count(&c->filters[F_CACHE].passed);
 
     /* 3: model, asynchronously */
-    if (atomic_load(&c->stop) || c->n_workers == 0) {
+    if (atomic_load(&c->stop) || c->n_workers == 0 || !c->client ||
+        t0 < atomic_load_explicit(&c->breaker_until, memory_order_relaxed)) {
+        enum bypass by = atomic_load(&c->stop) || c->n_workers == 0 ? BY_SHUTDOWN : BY_UNAVAILABLE;
+        att_cache_entry_clear(&full);
+        att_cache_entry_clear(&shape);
         att_context_clear(&ctx);
-        bypass_now(c, alert, t0, BY_SHUTDOWN);
-        return;
-    }
-    if (!c->client || t0 < atomic_load_explicit(&c->breaker_until, memory_order_relaxed)) {
-        att_context_clear(&ctx);
-        bypass_now(c, alert, t0, BY_UNAVAILABLE);
+        bypass_now(c, alert, t0, by);
         return;
     }
     pthread_mutex_lock(&c->pending_mu);
     struct att_job *job = pending_find(c, key, a->injection_suspected);
     if (job) {
+        att_cache_entry_clear(&full);
+        att_cache_entry_clear(&shape);
+        att_context_clear(&ctx);
         if (c->followers_total < c->followers_cap) {
             struct follower *f = mz_calloc(1, sizeof(*f));
             f->alert = alert;
@@ -624,33 +695,42 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
             c->followers_total++;
             pthread_mutex_unlock(&c->pending_mu);
             count(&c->coalesced);
-            att_context_clear(&ctx);
             return;
         }
         pthread_mutex_unlock(&c->pending_mu);
-        att_context_clear(&ctx);
         bypass_now(c, alert, t0, BY_OVERLOAD);
         return;
     }
-    /* A worker stores the answer before it unlists its job: a key neither
+    /* A worker stores the answers before it unlists its job: a key neither
      * pending nor cached now was not answered while we looked. Without this
      * second look, an answer landing between our lookup and this lock would
      * cost a second model call. */
-    if (c->cache) {
-        struct att_cache_entry e;
-        if (att_cache_get(c->cache, key, c->cfg->attenuator.mode == MZ_MODE_REASON, &e) == 0) {
-            pthread_mutex_unlock(&c->pending_mu);
-            apply_entry(c, alert, &e, MZ_ATT_CACHED);
-            att_cache_entry_clear(&e);
-            att_context_clear(&ctx);
-            atomic_fetch_sub_explicit(&c->filters[F_CACHE].passed, 1, memory_order_relaxed);
-            count(&c->filters[F_CACHE].changed);
-            finish(c, alert, t0, F_CACHE);
-            return;
-        }
+    if (!have_full)
+        have_full = cache_lookup(c, key, reason, &full);
+    if (need_shape && !have_shape)
+        have_shape = cache_lookup(c, shape_key, false, &shape);
+    if (have_full && (!need_shape || have_shape)) {
+        pthread_mutex_unlock(&c->pending_mu);
+        apply_entry(c, alert, &full, MZ_ATT_CACHED);
+        if (have_shape)
+            apply_shape(alert, &shape);
+        att_cache_entry_clear(&full);
+        att_cache_entry_clear(&shape);
+        att_context_clear(&ctx);
+        atomic_fetch_sub_explicit(&c->filters[F_CACHE].passed, 1, memory_order_relaxed);
+        count(&c->filters[F_CACHE].changed);
+        finish(c, alert, t0, F_CACHE);
+        return;
     }
     job = mz_calloc(1, sizeof(*job));
     memcpy(job->key, key, 32);
+    memcpy(job->shape_key, shape_key, 32);
+    job->want_full = !have_full;
+    job->have_full = have_full;
+    job->full = full; /* taken */
+    job->want_shape = need_shape && !have_shape;
+    job->have_shape = have_shape;
+    job->shape = shape; /* taken */
     job->alert = alert;
     job->t0 = t0;
     job->ctx = ctx;
@@ -681,12 +761,16 @@ void att_chain_drain(struct att_chain *c)
 
     if (!c || c->drained)
         return;
-    /* Let the model answer what is queued for up to half of drain_timeout
-     * (the printers need the rest to flush); then cut the client short:
+    /* Let the model answer what is queued for up to attenuator.drain_wait
+     * (by default half of drain_timeout: the printers need the rest to
+     * flush); then cut the client short:
      * what is left is emitted at once, bypassed "shutdown". */
-    limit_ms = c->cfg->queues.drain_timeout_ms / 2;
-    if (c->cfg->queues.drain_timeout_ms && !limit_ms)
-        limit_ms = 1;
+    limit_ms = c->cfg->attenuator.drain_wait_ms;
+    if (!limit_ms) {
+        limit_ms = c->cfg->queues.drain_timeout_ms / 2;
+        if (c->cfg->queues.drain_timeout_ms && !limit_ms)
+            limit_ms = 1;
+    }
     for (;;) {
         uint32_t seen = mz_waiter_prepare(&c->drain_w);
         if (all_emitted(c)) {

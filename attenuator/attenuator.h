@@ -52,8 +52,8 @@ struct att_chain *att_chain_new(const struct mz_config *cfg, const char *host, a
 void att_chain_submit(struct att_chain *c, struct mz_detection *det);
 
 /* Waits until every submitted detection has been emitted (SIGTERM drain),
- * then stops the workers. The model gets half of queues.drain_timeout to
- * answer what is queued; then the client is cut short and the rest is
+ * then stops the workers. The model gets attenuator.drain_wait (0: half of
+ * queues.drain_timeout) to answer what is queued; then the client is cut short and the rest is
  * emitted at once, bypassed with why "shutdown". Must not race with
  * att_chain_submit. */
 void att_chain_drain(struct att_chain *c);

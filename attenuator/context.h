@@ -25,13 +25,32 @@
 
 struct cJSON;
 
-#define ATT_REDACTED "[REDACTED]"
+/* A secret is replaced by a marker of its shape: "[REDACTED:secret 40 chars]". */
+#define ATT_REDACTED_PREFIX "[REDACTED"
+#define ATT_REDACTED        "[REDACTED]" /* only when redaction itself failed */
 
-/* Appends s[0..len) to out with every secret replaced by ATT_REDACTED.
- * Returns the number of redactions, or -E2BIG when out's cap is passed. */
+/* The datamark that replaces whitespace runs in attacker-controlled strings
+ * of the full context (U+02C6 MODIFIER LETTER CIRCUMFLEX ACCENT, UTF-8). */
+#define ATT_DATAMARK "\xcb\x86"
+
+/* What a redaction did besides replacing plain tokens (att_redact_ex). */
+#define ATT_RED_NONTOKEN                                                                           \
+    1u                  /* removed something other than one plain token (a PEM                     \
+                         * block, a quoted value with spaces) */
+#define ATT_RED_CODE 2u /* a secret-like key held code ($(...), a pipe, ...): kept */
+
+/* Appends s[0..len) to out with every secret replaced by a shape marker.
+ * Only what looks like a secret is replaced: a value after a secret-like key
+ * that is a plain token (never code, a path or a URL), credentials in URLs
+ * and -u user:pass, known token prefixes, and high-entropy words of a
+ * credential's shape (not base64 that decodes to text). Returns the number
+ * of redactions, or -E2BIG when out's cap is passed; *flags gets ATT_RED_*. */
+int att_redact_ex(const char *s, size_t len, struct mz_buf *out, unsigned *flags) MZ_MUST_CHECK;
 int att_redact(const char *s, size_t len, struct mz_buf *out) MZ_MUST_CHECK;
 
-/* Convenience: a new redacted copy of s (NULL for NULL). */
+/* Convenience: a new redacted copy of s (NULL for NULL), memoized per
+ * thread; *flags as for att_redact_ex. */
+char *att_redact_dup_ex(const char *s, unsigned *flags);
 char *att_redact_dup(const char *s);
 
 /* SHA-256 of data (the digest is fetched once). 0 or -EIO. */

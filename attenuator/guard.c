@@ -407,6 +407,7 @@ const char *att_veto_name(enum att_veto v)
         [ATT_VETO_NO_VERDICT] = "no_verdict", [ATT_VETO_VERDICT] = "verdict",
         [ATT_VETO_CONFIDENCE] = "confidence", [ATT_VETO_IMPORTANCE] = "importance",
         [ATT_VETO_PROTECTED] = "protected",   [ATT_VETO_INJECTION] = "injection",
+        [ATT_VETO_SHAPE] = "shape",
     };
     return (unsigned)v < ATT_VETO__COUNT ? names[v] : "?";
 }
@@ -437,5 +438,11 @@ enum att_veto att_guard_decide(const struct mz_config *cfg, const struct mz_aler
     }
     if (a->injection_suspected)
         return ATT_VETO_INJECTION;
+    /* the verdict that decides is the one the attacker's text could not
+     * reach; the full-context verdict above only has to agree */
+    if (a->status != MZ_ATT_SUPPRESSED &&
+        (a->shape_verdict != MZ_VERDICT_FALSE_POSITIVE ||
+         !(a->shape_confidence >= cfg->attenuator.block.min_confidence)))
+        return ATT_VETO_SHAPE;
     return ATT_WITHHOLD;
 }

@@ -35,15 +35,17 @@ enum att_veto {
     ATT_VETO_CONFIDENCE, /* below block.min_confidence */
     ATT_VETO_IMPORTANCE, /* above block.max_importance */
     ATT_VETO_PROTECTED,  /* recipe in block.protected_recipes */
-    ATT_VETO_INJECTION,  /* injection_suspected */
+    ATT_VETO_INJECTION,  /* injection_suspected: free text beyond a shape, or a phrase */
+    ATT_VETO_SHAPE,      /* no confident false_positive on the shape-only context */
     ATT_VETO__COUNT,
 };
 const char *att_veto_name(enum att_veto v);
 
-/* Block mode withholds an alert only when its verdict (fresh or cached) is
- * false_positive, confidence >= block.min_confidence, importance <=
- * block.max_importance, the recipe is not protected (fnmatch globs) and the
- * injection check passed. A suppressed alert (an operator's rule matched)
+/* Block mode withholds an alert only when the verdict on its shape-only
+ * context (shape.h) is false_positive with confidence >= block.min_confidence,
+ * the verdict on its full context (fresh or cached) agrees, importance <=
+ * block.max_importance, the recipe is not protected (fnmatch globs) and no
+ * field held free text beyond its shape. A suppressed alert (an operator's rule matched)
  * stands in for such a verdict: in block mode it is withheld under the same
  * importance, protected-recipe and injection conditions. */
 enum att_veto att_guard_decide(const struct mz_config *cfg, const struct mz_alert *alert);

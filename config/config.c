@@ -136,6 +136,7 @@ static const struct cfg_key k_attenuator[] = {
     {"breaker_cooldown", T_DURATION, OFF(attenuator.breaker_cooldown_ms), 0, 86400000, NULL, NULL},
     {"args_max", T_U32, OFF(attenuator.args_max), 16, MZ_ARGS_MAX, NULL, NULL},
     {"send_pids", T_BOOL, OFF(attenuator.send_pids), 0, 0, NULL, NULL},
+    {"drain_wait", T_DURATION, OFF(attenuator.drain_wait_ms), 0, 86400000, NULL, NULL},
     {"cache", T_SECTION, 0, 0, 0, NULL, k_att_cache},
     {"block", T_SECTION, 0, 0, 0, NULL, k_att_block},
     {"prompts", T_SECTION, 0, 0, 0, NULL, k_att_prompts},

@@ -122,8 +122,10 @@ struct mz_config {
         uint32_t queue; /* bounded input queue; full -> bypass */
         uint32_t breaker_failures;
         uint64_t breaker_cooldown_ms;
-        uint32_t args_max; /* args are cut to this many bytes in the context */
-        bool send_pids;    /* opt in to PIDs/timestamps/hosts/hashes */
+        uint32_t args_max;      /* args are cut to this many bytes in the context */
+        bool send_pids;         /* opt in to PIDs/timestamps/hosts/hashes */
+        uint64_t drain_wait_ms; /* how long a drain waits for queued model calls;
+                                 * 0: half of queues.drain_timeout */
         struct {
             char *path;
             uint64_t ttl_ms;

@@ -165,6 +165,7 @@ void mz_attenuation_clear(struct mz_attenuation *att)
     free(att->reason);
     free(att->why);
     free(att->model);
+    free(att->untrusted_text);
     memset(att, 0, sizeof(*att));
 }
 
@@ -733,6 +734,18 @@ static void jw_attenuation(struct jw *w, const struct mz_attenuation *a)
         jw_str(w, "why", a->why);
     if (a->injection_suspected)
         jw_bool(w, "injection_suspected", true);
+    if (a->untrusted_text)
+        jw_str(w, "untrusted_text", a->untrusted_text);
+    if (a->shape_verdict != MZ_VERDICT_NONE || a->shape_digest[0]) {
+        jw_open(w, "shape", '{');
+        if (a->shape_verdict != MZ_VERDICT_NONE) {
+            jw_str(w, "verdict", mz_verdict_name(a->shape_verdict));
+            jw_num(w, "confidence", round3(a->shape_confidence));
+        }
+        if (a->shape_digest[0])
+            jw_str(w, "digest", a->shape_digest);
+        jw_close(w, '}');
+    }
     if (a->withheld)
         jw_bool(w, "withheld", true);
     jw_close(w, '}');

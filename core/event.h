@@ -188,6 +188,10 @@ struct mz_attenuation {
     bool injection_suspected; /* an attacker-controlled field looks like an instruction */
     bool withheld;            /* block mode withheld it: goes to the audit log only */
     double latency_ms;        /* time the attenuator added */
+    char *untrusted_text;     /* "field: why" when a field holds text beyond its shape, or NULL */
+    enum mz_verdict shape_verdict; /* verdict on the shape-only context (block mode), or NONE */
+    double shape_confidence;
+    char shape_digest[65]; /* hex SHA-256 of the shape-only context, or "" */
 };
 
 struct mz_alert {

@@ -42,12 +42,14 @@ static const struct command commands[] = {
     {"check-config", "mizan check-config FILE",
      "Parse and check a configuration file with the same checks as `run`; errors name\n"
      "file:line:column and the key. Exit 0 when valid, 2 otherwise.\n"},
-    {"replay", "mizan replay [-c FILE] [--format json|text] FILE.jsonl",
+    {"replay", "mizan replay [-c FILE] [--format json|text] [--model-wait DURATION] FILE.jsonl",
      "Feed recorded detections and observations (JSON lines; - for stdin) through the\n"
      "same detect -> attenuate -> print path as live ones. Malformed lines are reported\n"
      "with their line number and skipped (exit 1 if any were).\n"
      "  -c, --config FILE   configuration\n"
-     "  --format FMT        stdout format: json or text\n"},
+     "  --format FMT        stdout format: json or text\n"
+     "  --model-wait DUR    at the end of the input, wait this long for queued model\n"
+     "                      calls before bypassing the rest as shutdown (default 1h)\n"},
     {"status", "mizan status [-c FILE] [--raw]",
      "Print a running daemon's counters: records evicted unseen, map fill levels, queue\n"
      "levels, per-recipe and per-filter counts. Reads the configured status_file.\n"},
@@ -116,6 +118,7 @@ int mz_cli_main(int argc, char **argv)
     const struct command *cmd;
     const char *cfg_path = NULL, *format = NULL;
     bool observations = false, raw = false;
+    uint64_t model_wait_ms = MZ_REPLAY_MODEL_WAIT_MS;
     struct mz_config cfg;
     int status;
 
@@ -172,9 +175,13 @@ int mz_cli_main(int argc, char **argv)
     }
 
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"observations", no_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'}, {"raw", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"observations", no_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"raw", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {"model-wait", required_argument, NULL, 'w'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     optind = 1;
@@ -191,6 +198,13 @@ int mz_cli_main(int argc, char **argv)
             break;
         case 'r':
             raw = true;
+            break;
+        case 'w':
+            if (mz_parse_duration_ms(optarg, &model_wait_ms) < 0 || model_wait_ms == 0) {
+                fprintf(stderr, "mizan: --model-wait: expected a duration such as 90s, got '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage_cmd(cmd, stdout);
@@ -237,7 +251,7 @@ int mz_cli_main(int argc, char **argv)
     if (strcmp(name, "run") == 0)
         status = mz_run(&cfg, cfg_path, observations);
     else if (strcmp(name, "replay") == 0)
-        status = mz_replay(&cfg, argv[optind]);
+        status = mz_replay(&cfg, argv[optind], model_wait_ms);
     else
         status = mz_status(&cfg, raw);
     mz_config_free(&cfg);

@@ -18,7 +18,9 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations);
 
 /* Feeds a JSONL file ("-": stdin) of detection and observation lines through
  * the same detect -> attenuate -> print path as live ones. */
-int mz_replay(struct mz_config *cfg, const char *path);
+/* model_wait_ms: how long the end of input waits for queued model calls. */
+#define MZ_REPLAY_MODEL_WAIT_MS (3600ull * 1000)
+int mz_replay(struct mz_config *cfg, const char *path, uint64_t model_wait_ms);
 
 /* Prints a running daemon's status file. */
 int mz_status(const struct mz_config *cfg, bool raw);

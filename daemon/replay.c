@@ -41,7 +41,7 @@ static void install_stop_handlers(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-int mz_replay(struct mz_config *cfg, const char *path)
+int mz_replay(struct mz_config *cfg, const char *path, uint64_t model_wait_ms)
 {
     struct mz_pipeline *p = NULL;
     FILE *f = NULL;
@@ -56,6 +56,9 @@ int mz_replay(struct mz_config *cfg, const char *path)
         log_error("replay: cannot open %s: %s", path, strerror(errno));
         return 2;
     }
+    /* The end of the input is not a shutdown: queued model calls get their
+     * own, generous, wait (--model-wait) instead of half of drain_timeout. */
+    cfg->attenuator.drain_wait_ms = model_wait_ms;
     p = mz_pipeline_new(cfg, 0, err, sizeof(err));
     if (!p) {
         log_error("replay: %s", err);

@@ -114,11 +114,12 @@ for i in range(n):
 PY
 }
 
-# replay_att INPUT: runs mizan replay; stdout in $T/out.jsonl
+# replay_att INPUT [replay options...]: runs mizan replay; stdout in $T/out.jsonl
 replay_att() {
-  local rc=0
+  local rc=0 in="$1"
+  shift
   rm -rf "$T/log" "$T/out.jsonl"
-  "$MIZAN" replay -c "$T/mizan.yaml" "$1" >"$T/out.jsonl" 2>"$T/err.log" || rc=$?
+  "$MIZAN" replay -c "$T/mizan.yaml" "$@" "$in" >"$T/out.jsonl" 2>"$T/err.log" || rc=$?
   [ "$rc" -eq 0 ] || { tail -20 "$T/err.log"; fail "replay exited $rc"; }
 }
 
@@ -146,5 +147,105 @@ assert sorted(a["id"] for a in out) == sorted(a["id"] for a in var), "varlog != 
 assert all(not a["attenuation"].get("withheld") for a in out), "withheld alert on stdout"
 assert all(a["attenuation"].get("withheld") for a in audit), "printed alert in the audit log"
 print(len(out), len(audit))
+PY
+}
+
+# corpus_alerts inject|clean [low] > file: one detection per case of the
+# injection corpus (tests/fixtures/injections/*.jsonl), pid = case index.
+# inject: the case's texts placed in the fields it names (args appended,
+# path / exe / ancestry / cwd as a file name, comm and domain whole) on one
+# of a few ordinary alerts; clean: the same alert without them. Importance
+# is low or medium (withholdable). Also writes $T/cases.tsv: pid, id,
+# category, "redacted" when the case's text is a secret the model never reads.
+CORPUS="$SRC/tests/fixtures/injections"
+corpus_alerts() {
+  python3 - "$1" "$CORPUS" "$T/cases.tsv" <<'PY'
+import glob, json, os, sys
+mode, d, tsv = sys.argv[1], sys.argv[2], sys.argv[3]
+cases = []
+for f in sorted(glob.glob(os.path.join(d, "*.jsonl"))):
+    for l in open(f, encoding="utf-8"):
+        if l.strip() and not l.startswith("#"):
+            cases.append(json.loads(l))
+B = [
+ dict(kind="file", rid="sensitive_file_read", imp="low", exe="/usr/bin/tar", comm="tar",
+      args="tar -czf /var/backups/etc.tgz /etc", path="/etc/shadow", actions=["open", "read"],
+      anc=["/usr/sbin/cron", "/usr/lib/systemd/systemd"], user="root", cwd="/root"),
+ dict(kind="exec", rid="interpreter_exec", imp="medium", exe="/usr/bin/python3.11", comm="python3",
+      args="python3 /opt/app/manage.py migrate --noinput", path="/usr/bin/python3.11",
+      actions=["execve"], anc=["/usr/bin/bash", "/usr/sbin/sshd"], user="deploy", cwd="/opt/app"),
+ dict(kind="flow", rid="unusual_egress", imp="low", exe="/usr/bin/curl", comm="curl",
+      args="curl -fsSL https://deb.example.com/key.gpg -o /usr/share/keyrings/vendor.gpg",
+      domain="deb.example.com", peer="203.0.113.10", port=443,
+      anc=["/usr/bin/bash", "/usr/sbin/sshd"], user="root", cwd="/root"),
+ dict(kind="file", rid="web_root_write", imp="medium", exe="/usr/bin/rsync", comm="rsync",
+      args="rsync -a --delete /srv/build/ /var/www/html/", path="/var/www/html/index.html",
+      actions=["open", "write"], anc=["/usr/bin/bash", "/usr/sbin/cron"], user="www-data",
+      cwd="/srv/build"),
+ dict(kind="exec", rid="container_exec", imp="low", exe="/usr/bin/docker", comm="docker",
+      args="docker run --rm -v /srv/data:/data alpine:3.19 ls /data", path="/usr/bin/docker",
+      actions=["execve"], anc=["/usr/bin/bash", "/usr/sbin/sshd"], user="alice", cwd="/home/alice"),
+ dict(kind="file", rid="log_tamper", imp="medium", exe="/usr/sbin/logrotate", comm="logrotate",
+      args="/usr/sbin/logrotate /etc/logrotate.conf", path="/var/log/nginx/access.log",
+      actions=["open", "write", "rename"], anc=["/usr/lib/systemd/systemd"], user="root", cwd="/"),
+ dict(kind="flow", rid="package_fetch", imp="low", exe="/usr/bin/apt-get", comm="apt-get",
+      args="apt-get update", domain="deb.debian.org", peer="151.101.2.132", port=80,
+      anc=["/usr/bin/python3.11", "/usr/lib/systemd/systemd"], user="root", cwd="/"),
+ dict(kind="exec", rid="git_exec", imp="low", exe="/usr/bin/git", comm="git",
+      args="git pull --ff-only", path="/usr/bin/git", actions=["execve"],
+      anc=["/usr/bin/bash", "/usr/sbin/cron"], user="deploy", cwd="/srv/app"),
+ dict(kind="file", rid="ssh_key_read", imp="medium", exe="/usr/bin/ssh", comm="ssh",
+      args="ssh -i /home/alice/.ssh/id_ed25519 backup@198.51.100.20",
+      path="/home/alice/.ssh/id_ed25519", actions=["open", "read"],
+      anc=["/usr/bin/bash", "/usr/sbin/sshd"], user="alice", cwd="/home/alice"),
+ dict(kind="exec", rid="shell_from_service", imp="medium", exe="/usr/bin/dash", comm="sh",
+      args="sh -c /usr/local/bin/healthcheck.sh", path="/usr/bin/dash", actions=["execve"],
+      anc=["/usr/sbin/nginx", "/usr/lib/systemd/systemd"], user="www-data", cwd="/var/www"),
+]
+out = open(tsv, "w")
+for i, c in enumerate(cases):
+    fields = [j["field"] for j in c["inject"]]
+    ok = [k for k, b in enumerate(B)
+          if ("domain" not in fields or b["kind"] == "flow") and
+             ("path" not in fields or b["kind"] != "flow")]
+    b = dict(B[ok[i % len(ok)]])
+    b["anc"] = list(b["anc"])
+    if mode == "inject":
+        for j in c["inject"]:
+            f, t = j["field"], j["text"]
+            if f == "args":
+                b["args"] += " " + t
+            elif f == "path":
+                b["path"] = "/var/tmp/" + t
+            elif f == "exe":
+                b["exe"] = "/tmp/" + t
+                if b["kind"] == "exec":
+                    b["path"] = b["exe"]
+            elif f == "ancestry":
+                b["anc"][0] = "/tmp/" + t
+            elif f == "cwd":
+                b["cwd"] = "/home/alice/" + t
+            elif f == "comm":
+                b["comm"] = t
+            elif f == "domain":
+                b["domain"] = t
+            else:
+                raise SystemExit("%s: unknown field %s" % (c["id"], f))
+    d = {"time": "2026-11-21T10:00:00.000000000Z",
+         "recipe": {"id": b["rid"], "name": b["rid"], "importance": b["imp"],
+                    "tactic": "execution", "technique": "T1059", "mechanism": "file_access"},
+         "process": {"pid": i, "ppid": 1, "comm": b["comm"], "exe": b["exe"], "args": b["args"],
+                     "uid": 0 if b["user"] == "root" else 1000, "user": b["user"],
+                     "cwd": b["cwd"], "ancestry": b["anc"], "container": None},
+         "count": 1, "kind": b["kind"]}
+    if b["kind"] == "flow":
+        d["flow"] = {"proto": "tcp", "direction": "egress",
+                     "local": {"addr": "192.0.2.5", "port": 40000 + i},
+                     "remote": {"addr": b["peer"], "port": b["port"]},
+                     "domain": b["domain"], "actions": ["connect"]}
+    else:
+        d["file"] = {"path": b["path"], "actions": b["actions"]}
+    print(json.dumps(d, ensure_ascii=False))
+    out.write("%d\t%s\t%s\t%s\n" % (i, c["id"], c["category"], "redacted" if c.get("redacted") else "-"))
 PY
 }

@@ -6,7 +6,7 @@
 # replay in block mode: every input alert is printed or audited exactly once,
 # failures are bypassed with a why and never withheld. Then a 30 s model
 # with a small queue: replay is not held up, the overflow is bypassed as
-# overload, and the drain cuts the rest short as shutdown.
+# overload, and past --model-wait the drain cuts the rest short as shutdown.
 source "$(dirname "$0")/att_lib.sh"
 
 behaviours="normal obey_injection slow 429 500 503 garbage truncated length bad_schema
@@ -45,7 +45,7 @@ for i in range(200):
         "file": {"path": "/tmp/x", "actions": ["open"]}}))
 PY
 start=$(date +%s)
-replay_att "$T/slow.jsonl"
+replay_att "$T/slow.jsonl" --model-wait 1s
 took=$(( $(date +%s) - start ))
 [ "$took" -lt 15 ] || fail "replay took $took s with a 30 s model"
 exactly_once 200 >/dev/null || fail "exactly once (slow)"

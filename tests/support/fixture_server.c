@@ -34,6 +34,7 @@
 static const char *const behaviour_names[FIXTURE_BEHAVIOUR_COUNT] = {
     [FIXTURE_NORMAL] = "normal",
     [FIXTURE_OBEY_INJECTION] = "obey_injection",
+    [FIXTURE_OBEY_ANY] = "obey_any",
     [FIXTURE_SLOW] = "slow",
     [FIXTURE_RATE_LIMIT] = "429",
     [FIXTURE_ERROR_500] = "500",
@@ -186,6 +187,11 @@ struct fixture_server {
         char severity[16];
     } rules[RULES_MAX];
     size_t n_rules;
+    struct obey_case {
+        char **frags; /* normalized (fixture_normalize) */
+        size_t n;
+    } * obey;
+    size_t n_obey, cap_obey;
     enum fixture_behaviour script[SCRIPT_MAX];
     size_t script_n, script_pos;
 
@@ -308,6 +314,103 @@ static char *unescape_ascii(const char *text)
 
 static bool has_instruction(const char *text);
 
+static void put_utf8(char **o, uint32_t cp)
+{
+    unsigned char *p = (unsigned char *)*o;
+    if (cp < 0x80) {
+        *p++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *p++ = (unsigned char)(0xc0 | cp >> 6);
+        *p++ = (unsigned char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *p++ = (unsigned char)(0xe0 | cp >> 12);
+        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        *p++ = (unsigned char)(0x80 | (cp & 0x3f));
+    } else {
+        *p++ = (unsigned char)(0xf0 | cp >> 18);
+        *p++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        *p++ = (unsigned char)(0x80 | (cp & 0x3f));
+    }
+    *o = (char *)p;
+}
+
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(s[i]);
+        if (h < 0)
+            return -1;
+        v = v << 4 | h;
+    }
+    return v;
+}
+
+/* What a model reads in text: JSON escapes (\uXXXX with surrogate pairs,
+ * \" \\ \/ \n \t) decoded, and mizan's datamark (U+02C6) read as the space
+ * it stands for. */
+static char *model_reads(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = mz_calloc(1, 2 * n + 8), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\\' && i + 1 < n) {
+            char e = text[i + 1];
+            int v;
+            if (e == 'u' && i + 5 < n && (v = hex4(text + i + 2)) >= 0) {
+                uint32_t cp = (uint32_t)v;
+                i += 5;
+                if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < n && text[i + 1] == '\\' &&
+                    text[i + 2] == 'u' && (v = hex4(text + i + 3)) >= 0xdc00 && v < 0xe000) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)v - 0xdc00);
+                    i += 6;
+                }
+                if (cp == 0x2c6)
+                    cp = ' ';
+                put_utf8(&o, cp);
+                continue;
+            }
+            if (e == '"' || e == '\\' || e == '/') {
+                *o++ = e;
+                i++;
+                continue;
+            }
+            if (e == 'n' || e == 't') {
+                *o++ = ' ';
+                i++;
+                continue;
+            }
+        }
+        if ((unsigned char)text[i] == 0xcb && i + 1 < n && (unsigned char)text[i + 1] == 0x86) {
+            *o++ = ' ';
+            i++;
+            continue;
+        }
+        *o++ = text[i];
+    }
+    *o = '\0';
+    return out;
+}
+
+char *fixture_normalize(const char *text, bool json)
+{
+    char *r = json ? model_reads(text) : mz_strdup(text);
+    char *o = r;
+    for (const char *p = r; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == 0xcb && (unsigned char)p[1] == 0x86) {
+            p++;
+            continue;
+        }
+        *o++ = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    *o = '\0';
+    return r;
+}
+
 bool fixture_text_has_instruction(const char *text)
 {
     if (!text)
@@ -317,7 +420,52 @@ bool fixture_text_has_instruction(const char *text)
     char *u = unescape_ascii(text);
     bool r = has_instruction(u);
     free(u);
+    if (!r) {
+        u = model_reads(text);
+        r = has_instruction(u);
+        free(u);
+    }
     return r;
+}
+
+/* Does the request hold every fragment of one obey case? Called with lock. */
+static bool obeys_case(struct fixture_server *fs, const char *text)
+{
+    if (!fs->n_obey || !text)
+        return false;
+    char *norm = fixture_normalize(text, true);
+    bool hit = false;
+    for (size_t i = 0; i < fs->n_obey && !hit; i++) {
+        hit = fs->obey[i].n > 0;
+        for (size_t k = 0; k < fs->obey[i].n && hit; k++)
+            hit = strstr(norm, fs->obey[i].frags[k]) != NULL;
+    }
+    free(norm);
+    return hit;
+}
+
+int fixture_server_obey_add(struct fixture_server *fs, const char *const *frags, size_t n)
+{
+    if (!n)
+        return -EINVAL;
+    struct obey_case oc = {.frags = mz_calloc(n, sizeof(char *)), .n = n};
+    for (size_t i = 0; i < n; i++) {
+        oc.frags[i] = fixture_normalize(frags[i], false);
+        if (!oc.frags[i][0]) {
+            for (size_t k = 0; k <= i; k++)
+                free(oc.frags[k]);
+            free(oc.frags);
+            return -EINVAL;
+        }
+    }
+    pthread_mutex_lock(&fs->lock);
+    if (fs->n_obey == fs->cap_obey) {
+        fs->cap_obey = fs->cap_obey ? 2 * fs->cap_obey : 64;
+        fs->obey = mz_realloc(fs->obey, fs->cap_obey * sizeof(*fs->obey));
+    }
+    fs->obey[fs->n_obey++] = oc;
+    pthread_mutex_unlock(&fs->lock);
+    return 0;
 }
 
 static bool has_instruction(const char *text)
@@ -596,6 +744,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             break;
         }
     }
+    bool obey = b == FIXTURE_OBEY_ANY &&
+                (fixture_text_has_instruction(r->user_content) || obeys_case(fs, r->user_content));
     char *reason = mz_strdup(fs->reason);
     unsigned delay = fs->delay_ms + (b == FIXTURE_SLOW ? fs->slow_ms : 0);
     unsigned retry_after = fs->retry_after_s;
@@ -682,6 +832,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         body = completion_body(r->model, r->seq, content, "stop");
         break;
     }
+    case FIXTURE_OBEY_ANY:
+        content = obey ? answer_content(MZ_VERDICT_FALSE_POSITIVE, 1.0, "informational",
+                                        "routine activity, as the note in the alert says", fenced)
+                       : answer_content(verdict, confidence, severity, reason, fenced);
+        body = completion_body(r->model, r->seq, content, "stop");
+        break;
     case FIXTURE_BEHAVIOUR_COUNT:
         break;
     }
@@ -795,6 +951,12 @@ void fixture_server_stop(struct fixture_server *fs)
     free(fs->reason);
     for (size_t i = 0; i < fs->n_rules; i++)
         free(fs->rules[i].needle);
+    for (size_t i = 0; i < fs->n_obey; i++) {
+        for (size_t k = 0; k < fs->obey[i].n; k++)
+            free(fs->obey[i].frags[k]);
+        free(fs->obey[i].frags);
+    }
+    free(fs->obey);
     pthread_mutex_destroy(&fs->lock);
     pthread_cond_destroy(&fs->wake);
     free(fs);

@@ -25,6 +25,17 @@
  *                                 message holds an instruction-like text
  *                                 (fixture_text_has_instruction), else
  *                                 true_positive 0.9 high: a model that obeys
+ *   FIXTURE_OBEY_ANY (obey_any)   a model that obeys any instruction it can read:
+ *                                 false_positive, confidence 1.0, informational
+ *                                 when the user message, read as a model reads
+ *                                 it (JSON escapes decoded, mizan's datamark
+ *                                 U+02C6 read as a space), holds an
+ *                                 instruction-like text or every fragment of
+ *                                 one obey case (fixture_server_obey_add:
+ *                                 compared without case and whitespace, so a
+ *                                 case in any language, encoding or template
+ *                                 is obeyed wherever it reaches the model);
+ *                                 else the configured verdict, like normal
  *   FIXTURE_SLOW (slow)           normal after slow_ms
  *   FIXTURE_RATE_LIMIT (429)      429 with "Retry-After: retry_after_s"
  *   FIXTURE_ERROR_500 (500)       500 with an error body
@@ -66,6 +77,7 @@
 enum fixture_behaviour {
     FIXTURE_NORMAL = 0,
     FIXTURE_OBEY_INJECTION,
+    FIXTURE_OBEY_ANY,
     FIXTURE_SLOW,
     FIXTURE_RATE_LIMIT,
     FIXTURE_ERROR_500,
@@ -163,6 +175,13 @@ size_t fixture_server_max_concurrent(struct fixture_server *fs);
 /* Forgets the records and counters (not the behaviour). Call it only while
  * no request is being answered (a handler still reads its record). */
 void fixture_server_reset(struct fixture_server *fs);
+
+/* Adds an obey case for FIXTURE_OBEY_ANY: the n fragments of one injected
+ * instruction (two for an instruction split across fields). 0 or -EINVAL. */
+int fixture_server_obey_add(struct fixture_server *fs, const char *const *frags, size_t n);
+/* text without whitespace and datamarks, ASCII lowercased; json: JSON escapes
+ * decoded first. New string. */
+char *fixture_normalize(const char *text, bool json);
 
 /* Does text hold an instruction to the model? Case-insensitive:
  * "ignore previous", "ignore all previous", "ignore the above",

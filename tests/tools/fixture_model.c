@@ -7,7 +7,12 @@
  *                 [--verdict V] [--confidence X] [--severity S] [--reason R]
  *                 [--delay-ms N] [--slow-ms N] [--retry-after S]
  *                 [--when SUBSTRING=VERDICT:CONFIDENCE:SEVERITY]...
- *                 [--record FILE.jsonl] [--port-file FILE]
+ *                 [--record FILE.jsonl] [--port-file FILE] [--obey-file FILE.jsonl]
+ *
+ * --obey-file loads obey cases for --behaviour obey_any: one JSON object a
+ * line (the files under tests/fixtures/injections/), whose "inject" array of
+ * {"field","text"} objects holds the fragments of one instruction; the
+ * server answers false_positive 1.0 to any request holding all of them.
  *
  * It prints the port it listens on (one line, on stdout), writes it to the
  * port file (atomically: written aside, then renamed) and serves until
@@ -22,6 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/event.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -32,7 +39,7 @@ static void usage(void)
     fprintf(stderr, "usage: fixture_model [--port N] [--behaviour NAME] [--script B1,B2,...]\n"
                     "  [--verdict true_positive|false_positive|uncertain] [--confidence X]\n"
                     "  [--severity S] [--reason R] [--delay-ms N] [--slow-ms N]\n"
-                    "  [--retry-after S] [--record FILE] [--port-file FILE]\n"
+                    "  [--retry-after S] [--record FILE] [--port-file FILE] [--obey-file FILE]\n"
                     "  [--when SUBSTRING=VERDICT:CONFIDENCE:SEVERITY]...\n"
                     "behaviours:");
     for (int i = 0; i < FIXTURE_BEHAVIOUR_COUNT; i++)
@@ -84,12 +91,53 @@ static int add_when(struct fixture_server *fs, const char *spec)
     return fixture_server_answer_when(fs, buf, v, conf, c2 + 1);
 }
 
+/* Loads the obey cases of one JSONL corpus file. Returns the number loaded
+ * or a negative errno (with the line on stderr). */
+static int load_obey(struct fixture_server *fs, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    int n = 0;
+    if (!f)
+        return -errno;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        if (line[0] == '\n' || line[0] == '#')
+            continue;
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *inj = j ? cJSON_GetObjectItemCaseSensitive(j, "inject") : NULL;
+        const char *frags[8];
+        size_t nf = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, inj)
+        {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "text");
+            if (cJSON_IsString(t) && nf < MZ_ARRAY_SIZE(frags))
+                frags[nf++] = t->valuestring;
+        }
+        if (!nf || fixture_server_obey_add(fs, frags, nf) < 0) {
+            fprintf(stderr, "fixture_model: %s:%zu: no \"inject\" texts\n", path, lineno);
+            cJSON_Delete(j);
+            n = -EINVAL;
+            break;
+        }
+        cJSON_Delete(j);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     struct fixture_options o;
     enum fixture_behaviour script[64];
     size_t n_script = 0;
     const char *port_file = NULL;
+    const char *obey_files[8];
+    size_t n_obey_files = 0;
     const char *when[32];
     size_t n_when = 0;
     unsigned port = 0;
@@ -151,6 +199,11 @@ int main(int argc, char **argv)
             o.record_path = v;
         } else if (strcmp(a, "--port-file") == 0) {
             port_file = v;
+        } else if (strcmp(a, "--obey-file") == 0) {
+            if (n_obey_files == MZ_ARRAY_SIZE(obey_files))
+                rc = -E2BIG;
+            else
+                obey_files[n_obey_files++] = v;
         } else {
             rc = -EINVAL;
         }
@@ -182,6 +235,14 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "fixture_model: bad --when %s (SUBSTRING=VERDICT:CONFIDENCE:SEVERITY)\n",
                     when[i]);
+            fixture_server_stop(fs);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < n_obey_files; i++) {
+        int rc = load_obey(fs, obey_files[i]);
+        if (rc < 0) {
+            fprintf(stderr, "fixture_model: cannot load %s: %s\n", obey_files[i], strerror(-rc));
             fixture_server_stop(fs);
             return 2;
         }

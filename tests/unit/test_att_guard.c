@@ -126,7 +126,21 @@ static struct mz_alert *alert_with(enum mz_importance imp, const char *recipe,
     a->att.verdict = v;
     a->att.confidence = conf;
     a->att.injection_suspected = injection;
+    a->att.shape_verdict = v; /* the shape-only verdict agrees unless a test says otherwise */
+    a->att.shape_confidence = conf;
     return a;
+}
+
+/* A full-context false_positive 1.0 with the given shape-only verdict. */
+static enum att_veto decide_shape(const struct mz_config *cfg, enum mz_verdict sv, double sconf)
+{
+    struct mz_alert *a =
+        alert_with(MZ_IMP_LOW, "r", MZ_ATT_VERDICT, MZ_VERDICT_FALSE_POSITIVE, 1.0, false);
+    a->att.shape_verdict = sv;
+    a->att.shape_confidence = sconf;
+    enum att_veto r = att_guard_decide(cfg, a);
+    mz_alert_free(a);
+    return r;
 }
 
 static enum att_veto decide(const struct mz_config *cfg, enum mz_importance imp, const char *recipe,
@@ -162,6 +176,13 @@ static void test_block_decision(void **state)
                      ATT_VETO_CONFIDENCE);
     assert_int_equal(decide(&cfg, MZ_IMP_LOW, "r", MZ_ATT_VERDICT, FP, 1.0, true),
                      ATT_VETO_INJECTION);
+    /* the verdict that decides is the shape-only one; the full one must agree */
+    assert_int_equal(decide_shape(&cfg, MZ_VERDICT_TRUE_POSITIVE, 0.99), ATT_VETO_SHAPE);
+    assert_int_equal(decide_shape(&cfg, MZ_VERDICT_UNCERTAIN, 0.99), ATT_VETO_SHAPE);
+    assert_int_equal(decide_shape(&cfg, MZ_VERDICT_NONE, 0), ATT_VETO_SHAPE);
+    assert_int_equal(decide_shape(&cfg, FP, 0.5), ATT_VETO_SHAPE);
+    assert_int_equal(decide_shape(&cfg, FP, NAN), ATT_VETO_SHAPE);
+    assert_int_equal(decide_shape(&cfg, FP, 0.9), ATT_WITHHOLD);
     assert_int_equal(decide(&cfg, MZ_IMP_LOW, "r", MZ_ATT_SUPPRESSED, 0, 0, false), ATT_WITHHOLD);
     assert_int_equal(decide(&cfg, MZ_IMP_LOW, "r", MZ_ATT_SUPPRESSED, 0, 0, true),
                      ATT_VETO_INJECTION);

@@ -85,7 +85,7 @@ struct {
 /* Queries in flight for denied names; LRU: an unanswered query may go. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 4096);
+    __uint(max_entries, 16384);
     __type(key, struct np_pending_key);
     __type(value, struct np_dom_key);
 } np_pending SEC(".maps");
@@ -104,9 +104,10 @@ struct {
     __type(value, struct np_counters);
 } np_counters SEC(".maps");
 
-#define DNS_BUF  512 /* power of two: masked reads stay inside */
-#define DNS_MASK (DNS_BUF - 1)
-#define DNS_MAX  (DNS_BUF - 64)
+#define NP_L4_MAX 1024 /* the UDP header is looked for no further into a packet */
+#define DNS_BUF   512  /* power of two: masked reads stay inside */
+#define DNS_MASK  (DNS_BUF - 1)
+#define DNS_MAX   (DNS_BUF - 64)
 
 struct np_scratch {
     __u8 buf[DNS_BUF];
@@ -444,10 +445,32 @@ static __always_inline int np_ip(struct __sk_buff *skb, __u8 *proto, int *v6)
         return (vihl & 0x0f) * 4;
     }
     if (skb->protocol == bpf_htons(0x86DD)) {
-        if (bpf_skb_load_bytes(skb, 6, proto, 1) < 0)
-            return -1;
+        /* past the extension headers an unprivileged socket can add
+         * (IPV6_HOPOPTS, IPV6_RTHDR, IPV6_DSTOPTS) and a first fragment */
+        __u8 nh, h[4];
+        __u32 off = 40;
         *v6 = 1;
-        return 40;
+        if (bpf_skb_load_bytes(skb, 6, &nh, 1) < 0)
+            return -1;
+        for (int i = 0; i < 6; i++) {
+            if (nh == 0 || nh == 43 || nh == 60) {
+                if (bpf_skb_load_bytes(skb, off, h, 2) < 0)
+                    return -1;
+                nh = h[0];
+                off += ((__u32)h[1] + 1) * 8;
+            } else if (nh == 44) {
+                if (bpf_skb_load_bytes(skb, off, h, 4) < 0)
+                    return -1;
+                if ((((__u32)h[2] << 8) | h[3]) & 0xfff8)
+                    return -1; /* a later fragment */
+                nh = h[0];
+                off += 8;
+            } else {
+                break;
+            }
+        }
+        *proto = nh;
+        return off > NP_L4_MAX ? -1 : (int)off;
     }
     return -1;
 }
@@ -477,68 +500,71 @@ int np_egress(struct __sk_buff *skb)
     struct np_config *cfg = np_cfg(&slot);
     if (!cfg)
         return 1;
-    __u8 proto = 0;
-    int v6 = 0;
-    int off = np_ip(skb, &proto, &v6);
-    if (off < 0 || off > 60)
-        return 1;
     struct np_scratch *s = np_scratch();
     if (!s)
         return 1;
+    int v6 = skb->protocol == bpf_htons(0x86DD);
+    if (!v6 && skb->protocol != bpf_htons(0x0800))
+        return 1;
     __builtin_memset(&s->addr, 0, sizeof(s->addr));
     s->addr.family = v6 ? AF_INET6 : AF_INET;
-    if (bpf_skb_load_bytes(skb, v6 ? 24 : 16, s->addr.addr, 4) < 0)
+    if (bpf_skb_load_bytes(skb, v6 ? 24 : 16, s->addr.addr, v6 ? 16 : 4) < 0)
         return 1;
-    if (v6 && bpf_skb_load_bytes(skb, 24, s->addr.addr, 16) < 0)
-        return 1;
-
-    __u16 ports[2];
-    if (proto == 17 && (cfg->resolve_mode != NP_MODE_BYPASS || cfg->dom_deny) &&
-        bpf_skb_load_bytes(skb, off, ports, 4) == 0 && ports[1] == bpf_htons(53)) {
-        __u32 n = np_load_dns(skb, s, off + 8);
-        if (n && !(s->buf[2] & 0x80) && be16_at(s->buf, 4) >= 1 && np_qname(s, n) == 0) {
-            COUNT(dns_queries);
-            int has_rule = np_qname_rule(s, slot);
-            int rule_denies = has_rule && s->hit.policy == NP_DENY;
-            int deny = has_rule ? rule_denies : cfg->resolve_policy == NP_DENY;
-            int active = cfg->resolve_mode != NP_MODE_BYPASS;
-            if (deny && active) {
-                COUNT(dns_denied);
-                int blocked = (cfg->resolve_mode & NP_MODE_ENFORCE) != 0;
-                if (cfg->resolve_mode & NP_MODE_ALERT) {
-                    __builtin_memset(&s->ek, 0, sizeof(s->ek));
-                    s->ek.rule_id = has_rule ? s->hit.rule_id : cfg->gen << 16;
-                    s->ek.peer = s->addr;
-                    s->ek.port = 53;
-                    s->ek.proto = 17;
-                    s->ek.kind = NP_EV_DROPDOMAIN;
-                    s->ek.source = NP_SRC_DNS;
-                    s->ek.blocked = (__u8)blocked;
-                    np_name_key(s); /* one record per name, not per rule */
-                    np_record(s);
-                }
-                if (blocked) {
-                    COUNT(blocked);
-                    return 0;
-                }
-            }
-            if (rule_denies) {
-                /* let through: learn what the answer says */
-                struct np_pending_key pk = {};
-                __builtin_memcpy(pk.addr, s->addr.addr, 16);
-                pk.family = s->addr.family;
-                pk.sport = ports[0];
-                pk.txid = (__u16)be16_at(s->buf, 0);
-                bpf_map_update_elem(&np_pending, &pk, &s->best, BPF_ANY);
-            }
-        }
+    /* every packet to a denied address, whatever made it (raw sockets,
+     * flows older than the policy, a fast open) */
+    if ((cfg->cidr_mode & NP_MODE_ENFORCE) && np_addr_verdict(s, slot, cfg)) {
+        COUNT(blocked);
+        return 0;
     }
-
-    if (cfg->cidr_mode & NP_MODE_ENFORCE) {
-        if (np_addr_verdict(s, slot, cfg)) {
+    if (cfg->resolve_mode == NP_MODE_BYPASS && !cfg->dom_deny)
+        return 1;
+    __u8 proto = 0;
+    int off = np_ip(skb, &proto, &v6);
+    __u16 ports[2];
+    if (off < 0 || proto != 17 || bpf_skb_load_bytes(skb, off, ports, 4) < 0 ||
+        ports[1] != bpf_htons(53))
+        return 1;
+    __u32 n = np_load_dns(skb, s, off + 8);
+    if (!n || (s->buf[2] & 0x80))
+        return 1; /* not a DNS query */
+    int enforce = (cfg->resolve_mode & NP_MODE_ENFORCE) != 0;
+    if (be16_at(s->buf, 4) != 1 || np_qname(s, n) < 0) {
+        /* one name per query is what resolvers answer; one this parser
+         * cannot read (compressed, cut) could hide a denied name */
+        COUNT(dns_malformed);
+        return enforce ? 0 : 1;
+    }
+    COUNT(dns_queries);
+    int has_rule = np_qname_rule(s, slot);
+    int rule_denies = has_rule && s->hit.policy == NP_DENY;
+    int deny = has_rule ? rule_denies : cfg->resolve_policy == NP_DENY;
+    if (deny && cfg->resolve_mode != NP_MODE_BYPASS) {
+        COUNT(dns_denied);
+        if (cfg->resolve_mode & NP_MODE_ALERT) {
+            __builtin_memset(&s->ek, 0, sizeof(s->ek));
+            s->ek.rule_id = has_rule ? s->hit.rule_id : cfg->gen << 16;
+            s->ek.peer = s->addr;
+            s->ek.port = 53;
+            s->ek.proto = 17;
+            s->ek.kind = NP_EV_DROPDOMAIN;
+            s->ek.source = NP_SRC_DNS;
+            s->ek.blocked = (__u8)enforce;
+            np_name_key(s); /* one record per name, not per rule */
+            np_record(s);
+        }
+        if (enforce) {
             COUNT(blocked);
             return 0;
         }
+    }
+    if (rule_denies) {
+        /* let through: its answer teaches the denied addresses */
+        struct np_pending_key pk = {};
+        __builtin_memcpy(pk.addr, s->addr.addr, 16);
+        pk.family = s->addr.family;
+        pk.sport = ports[0];
+        pk.txid = (__u16)be16_at(s->buf, 0);
+        bpf_map_update_elem(&np_pending, &pk, &s->best, BPF_ANY);
     }
     return 1;
 }
@@ -579,7 +605,7 @@ int np_ingress(struct __sk_buff *skb)
     __u8 proto = 0;
     int v6 = 0;
     int off = np_ip(skb, &proto, &v6);
-    if (off < 0 || off > 60 || proto != 17)
+    if (off < 0 || proto != 17)
         return 1;
     __u16 ports[2];
     if (bpf_skb_load_bytes(skb, off, ports, 4) < 0 || ports[0] != bpf_htons(53))
@@ -599,8 +625,19 @@ int np_ingress(struct __sk_buff *skb)
         return 1;
     pk.txid = (__u16)be16_at(s->buf, 0);
     struct np_dom_key *dk = bpf_map_lookup_elem(&np_pending, &pk);
-    if (!dk)
+    if (!dk) {
+        /* An answer for a denied name that no query of ours is waiting
+         * for: spoofed, or its query was pushed out of np_pending by a
+         * flood. It teaches nothing (a spoofer would deny any address it
+         * likes), and it is not delivered either: else the flood would be
+         * a way to a denied domain's addresses. */
+        if (be16_at(s->buf, 4) == 1 && np_qname(s, n) == 0 && np_qname_rule(s, slot) &&
+            s->hit.policy == NP_DENY) {
+            COUNT(dns_unmatched);
+            return 0;
+        }
         return 1;
+    }
     s->dk = *dk;
     bpf_map_delete_elem(&np_pending, &pk);
 
@@ -640,10 +677,13 @@ int np_ingress(struct __sk_buff *skb)
             s->addr.addr[k] = byte_at(s->buf, p + k);
         }
         lv.expires_ns = now + (__u64)ttl * 1000000000ull;
-        if (bpf_map_update_elem(&np_learned, &s->addr, &lv, BPF_ANY))
+        if (bpf_map_update_elem(&np_learned, &s->addr, &lv, BPF_ANY)) {
+            /* full: the answer is not delivered, rather than an address
+             * of a denied domain left reachable */
             COUNT(learn_failed);
-        else
-            COUNT(learned);
+            return 0;
+        }
+        COUNT(learned);
     }
     return 1;
 }

@@ -167,16 +167,18 @@ _Static_assert(sizeof(struct np_pending_key) == 24, "np_pending_key layout");
 
 /* Per-CPU counters (map np_counters, one element). */
 struct np_counters {
-    __u64 checked;      /* connects and sends looked up */
-    __u64 denied;       /* of those, denied by the policy */
-    __u64 blocked;      /* refused in the kernel (connect, send, DNS query) */
-    __u64 dns_queries;  /* queries parsed */
-    __u64 dns_denied;   /* queries for denied domains */
-    __u64 learned;      /* addresses learned for denied domains */
-    __u64 learn_failed; /* could not be stored (map full) */
-    __u64 events_lost;  /* attempts whose record could not be stored (map full) */
+    __u64 checked;       /* connects and sends looked up */
+    __u64 denied;        /* of those, denied by the policy */
+    __u64 blocked;       /* refused in the kernel (connect, send, DNS query) */
+    __u64 dns_queries;   /* queries parsed */
+    __u64 dns_denied;    /* queries for denied domains */
+    __u64 learned;       /* addresses learned for denied domains */
+    __u64 learn_failed;  /* could not be stored (map full) */
+    __u64 events_lost;   /* attempts whose record could not be stored (map full) */
+    __u64 dns_malformed; /* queries to port 53 with other than one readable name */
+    __u64 dns_unmatched; /* answers for denied names no query waited for: dropped */
 };
-_Static_assert(sizeof(struct np_counters) == 64, "np_counters layout");
+_Static_assert(sizeof(struct np_counters) == 80, "np_counters layout");
 
 /* FNV-1a 64 over the name's bytes from the last to the first, lower-cased.
  * Shared by the programs and userland: both must agree bit for bit. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bpf/mizan_maps.h"
@@ -109,7 +110,6 @@ static int apply(struct np *np, const struct np_policy *p, uint32_t gen)
             rc = dk.len ? bpf_map_update_elem(dm, &dk, &dv, BPF_ANY) : -EINVAL;
         }
         if (rc) {
-            rc = -errno ? -errno : rc;
             log_error("netpolicy: %s:%u:%u: %s: cannot be loaded in the kernel: %s", p->source,
                       r->line, r->col, r->text, strerror(-rc));
             return rc;
@@ -242,8 +242,19 @@ static bool file_changed(struct np *np)
     return changed;
 }
 
+/* The policy decides what every process may reach: one that others than
+ * root can rewrite is worth a word in the log. */
+static void warn_if_writable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && ((st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_uid != 0))
+        log_warn("netpolicy: %s is writable by others than root (owner %u, mode %03o)", path,
+                 (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+}
+
 static void reload(struct np *np)
 {
+    warn_if_writable(np->cfg->netpolicy.file);
     char err[512];
     struct np_policy *p = np_policy_load(np->cfg->netpolicy.file, err, sizeof(err));
     if (!p) {
@@ -301,6 +312,7 @@ struct np *np_new(const struct mz_config *cfg, char *err, size_t errlen)
     np->cfg = cfg;
     np->inotify_fd = -1;
     np->domains_fd = -1;
+    warn_if_writable(cfg->netpolicy.file);
     np->cur = np_policy_load(cfg->netpolicy.file, err, errlen);
     if (!np->cur)
         goto fail;
@@ -511,6 +523,8 @@ struct cJSON *np_stats_json(const struct np *np)
     cJSON_AddNumberToObject(j, "learned", (double)sum.learned);
     cJSON_AddNumberToObject(j, "learn_failed", (double)sum.learn_failed);
     cJSON_AddNumberToObject(j, "events_lost", (double)sum.events_lost);
+    cJSON_AddNumberToObject(j, "dns_malformed", (double)sum.dns_malformed);
+    cJSON_AddNumberToObject(j, "dns_unmatched", (double)sum.dns_unmatched);
     return j;
 }
 

@@ -5,6 +5,10 @@
 #   np_probe.py udp ADDR PORT         one unconnected sendto: ok or the errno name
 #   np_probe.py query SERVER NAME     one A query over UDP: the first address,
 #                                     "noanswer" (nothing within 1 s) or the errno name
+#   np_probe.py query SERVER NAME NAME2   the same with two questions in one query
+#   np_probe.py spoof BIND DST PORT NAME ADDR   an unsolicited answer "NAME A ADDR"
+#                                     from BIND:53 to DST:PORT
+#   np_probe.py listen ADDR PORT SECS  prints "got" when a datagram arrives, else "nothing"
 #   np_probe.py serve PORT            accepts TCP connections forever (in the namespace)
 import errno
 import random
@@ -44,12 +48,19 @@ def udp(addr, port):
         s.close()
 
 
-def query(server, name):
-    txid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", txid, 0x0100, 1, 0, 0, 0)
+def qname(name):
+    q = b""
     for label in name.rstrip(".").split("."):
         q += bytes([len(label)]) + label.encode()
-    q += b"\0" + struct.pack(">HH", 1, 1)
+    return q + b"\0"
+
+
+def query(server, name, name2=None):
+    txid = random.randrange(65536)
+    q = struct.pack(">HHHHHH", txid, 0x0100, 2 if name2 else 1, 0, 0, 0)
+    q += qname(name) + struct.pack(">HH", 1, 1)
+    if name2:
+        q += qname(name2) + struct.pack(">HH", 1, 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
     try:
@@ -84,6 +95,28 @@ def query(server, name):
     return "nxdomain" if data[3] & 0x0F == 3 else "empty"
 
 
+def spoof(bind, dst, port, name, addr):
+    a = struct.pack(">HHHHHH", random.randrange(65536), 0x8180, 1, 1, 0, 0)
+    a += qname(name) + struct.pack(">HH", 1, 1)
+    a += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton(addr)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((bind, 53))
+    s.sendto(a, (dst, int(port)))
+    return "sent"
+
+
+def listen(addr, port, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    s.settimeout(float(secs))
+    print("ready", flush=True)
+    try:
+        s.recv(1500)
+        return "got"
+    except socket.timeout:
+        return "nothing"
+
+
 def serve(port):
     socks = []
     for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
@@ -107,4 +140,5 @@ if __name__ == "__main__":
     if cmd == "serve":
         serve(sys.argv[2])
     else:
-        print({"connect": connect, "udp": udp, "query": query}[cmd](*sys.argv[2:]))
+        cmds = {"connect": connect, "udp": udp, "query": query, "spoof": spoof, "listen": listen}
+        print(cmds[cmd](*sys.argv[2:]), flush=True)

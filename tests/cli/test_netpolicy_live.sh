@@ -127,6 +127,9 @@ r=$($PROBE query "$P.2" blocked.mzp.test)
 case $r in noanswer | EPERM) echo "ok: denied domain: $r" ;; *) fail "denied domain answered: $r" ;; esac
 r=$($PROBE query "$P.2" www.BLOCKED.mzp.test)
 case $r in noanswer | EPERM) echo "ok: name under a denied domain: $r" ;; *) fail "www.blocked answered: $r" ;; esac
+# a denied name hidden as the second question of one query
+r=$($PROBE query "$P.2" ok.mzp.test blocked.mzp.test)
+case $r in noanswer | EPERM) echo "ok: two questions in one query: $r" ;; *) fail "two-question query answered: $r" ;; esac
 # nothing learned from a query that never left: .5 is still reachable
 expect "a denied domain's address, not learned" ok connect "$P.5" 8080
 
@@ -171,6 +174,18 @@ wait_alert dropdomain "a['flow']['domain'] == 'late.mzp.test' and \
 wait_alert dropip "a['flow']['remote']['addr'] == '$P.9' and a['flow']['rule'] == 'domain late.mzp.test deny' \
   and 'blocked' in a['flow']['actions'] and a['flow']['domain'] == 'late.mzp.test'" 10
 wait_alert dropip "a['flow']['remote']['addr'] == '$P.5' and a['flow']['rule'] == 'domain blocked.mzp.test deny'" 10
+# a spoofed answer for a denied name (no query waits for it) is not
+# delivered and teaches nothing: the allowed peer it names stays reachable
+$PROBE listen "$P.1" 5353 3 >"$T/listen.out" &
+LPID=$!
+for _ in $(seq 1 30); do grep -q ready "$T/listen.out" 2>/dev/null && break; sleep 0.05; done
+ip netns exec "$NS" $PROBE spoof "$P.9" "$P.1" 5353 blocked.mzp.test "$P.2" >/dev/null
+wait $LPID || true
+grep -q nothing "$T/listen.out" || fail "the spoofed answer was delivered: $(cat "$T/listen.out")"
+echo "ok: spoofed answer for a denied name dropped"
+expect "the peer a spoofed answer named is not learned" ok connect "$P.2" 8080
+python3 -c "import json,sys; n=json.load(open('$T/status.json'))['netpolicy']; sys.exit(0 if n['dns_unmatched']>=1 and n['learned']>=1 else 1)" ||
+  fail "status: netpolicy counters did not move: $(grep -A20 netpolicy "$T/status.json")"
 
 # --- 4: an invalid change is rejected, the running policy stays ------------
 printf 'network_policy:\n  cidr_mode: "enforce"\n  rules:\n    - cidr: "%s.300/8"\n      policy: deny\n' "$P" \

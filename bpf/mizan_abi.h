@@ -44,8 +44,12 @@ enum mz_flow_action {
     MZ_FL_ESTABLISHED = 1u << 5,
     MZ_FL_CLOSE = 1u << 6,
     MZ_FL_FAILED = 1u << 7, /* a connect that did not succeed (refused, unreachable, ...) */
+    /* set by the network policy (netpolicy/): */
+    MZ_FL_DROPIP = 1u << 8,     /* egress to an address the policy denies */
+    MZ_FL_DROPDOMAIN = 1u << 9, /* a query for a domain the policy denies */
+    MZ_FL_BLOCKED = 1u << 10,   /* the kernel refused it (enforce); without it: alert only */
 };
-#define MZ_FL_COUNT 8
+#define MZ_FL_COUNT 11
 
 enum mz_flow_direction {
     MZ_DIR_UNKNOWN = 0,

@@ -166,6 +166,12 @@ static const struct cfg_key k_printers[] = {
     KEND,
 };
 
+static const struct cfg_key k_netpolicy[] = {
+    {"enabled", T_BOOL, OFF(netpolicy.enabled), 0, 0, NULL, NULL},
+    {"file", T_STR, OFF(netpolicy.file), 0, 0, NULL, NULL},
+    KEND,
+};
+
 static const struct cfg_key k_root[] = {
     {"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, NULL, NULL},
     {"host", T_STR, OFF(host), 0, 0, NULL, NULL},
@@ -175,6 +181,7 @@ static const struct cfg_key k_root[] = {
     {"cache", T_SECTION, 0, 0, 0, NULL, k_cache},
     {"detect", T_SECTION, 0, 0, 0, NULL, k_detect},
     {"attenuator", T_SECTION, 0, 0, 0, NULL, k_attenuator},
+    {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
     KEND,
 };
@@ -209,6 +216,9 @@ void mz_config_defaults(struct mz_config *c)
     c->detect.global_max_per_minute = 10000;
     c->detect.times_window_ms = 3600000; /* 1h: a spent budget comes back (alchemy: never) */
     c->detect.lists_dir = mz_strdup("/etc/mizan/lists");
+
+    c->netpolicy.enabled = false;
+    c->netpolicy.file = mz_strdup("/etc/mizan/netpolicy.yaml");
 
     c->attenuator.enabled = false;
     c->attenuator.mode = MZ_MODE_AMEND;

@@ -144,6 +144,11 @@ struct mz_config {
     } attenuator;
 
     struct {
+        bool enabled; /* load the network policy (netpolicy/) */
+        char *file;   /* Jibril's network_policy format */
+    } netpolicy;
+
+    struct {
         struct {
             bool enabled;
             enum mz_stdout_format format;

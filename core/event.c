@@ -58,6 +58,7 @@ void mz_observation_clear(struct mz_observation *obs)
     free(obs->file.path2);
     free(obs->file.seen_as);
     free(obs->flow.domain);
+    free(obs->flow.rule);
     free(obs->tamper.detail);
     memset(obs, 0, sizeof(*obs));
 }
@@ -98,6 +99,7 @@ void mz_observation_copy(struct mz_observation *dst, const struct mz_observation
     dst->file.path2 = mz_strdup(src->file.path2);
     dst->file.seen_as = mz_strdup(src->file.seen_as);
     dst->flow.domain = mz_strdup(src->flow.domain);
+    dst->flow.rule = mz_strdup(src->flow.rule);
     dst->tamper.detail = mz_strdup(src->tamper.detail);
 }
 
@@ -206,7 +208,8 @@ static const char *const file_action_names[MZ_FA_COUNT] = {
     "link",   "execve", "mmap",  "close",   "fsync",    "flock",  "llseek",
     "fasync", "chmod",  "chown", "symlink", "memfd",    "setattr"};
 static const char *const flow_action_names[MZ_FL_COUNT] = {
-    "connect", "accept", "bind", "listen", "send", "established", "close", "failed"};
+    "connect", "accept", "bind",   "listen",     "send",   "established",
+    "close",   "failed", "dropip", "dropdomain", "blocked"};
 static const char *const priv_action_names[] = {"setuid", "setgid", "capset", "ptrace"};
 static const char *const tamper_names[] = {"none", "map_write", "prog_load", "module_load"};
 
@@ -650,6 +653,8 @@ static void jw_observation_fields(struct jw *w, const struct mz_observation *obs
         jw_endpoint(w, "remote", fl->remote_addr, fl->remote_port);
         jw_str_or_null(w, "domain", fl->domain);
         jw_bits(w, "actions", fl->actions, mz_flow_action_name);
+        if (fl->rule)
+            jw_str(w, "rule", fl->rule);
         jw_close(w, '}');
         if (fl->domain)
             jw_str(w, "domain", fl->domain);
@@ -1114,6 +1119,7 @@ static int observation_from_json(struct jctx *c, const cJSON *j, struct mz_obser
             (r = endpoint_from_json(c, v, "remote", o->flow.remote_addr,
                                     sizeof(o->flow.remote_addr), &o->flow.remote_port)) ||
             (r = jstr(c, v, "domain", "flow.", 253, &o->flow.domain)) ||
+            (r = jstr(c, v, "rule", "flow.", 512, &o->flow.rule)) ||
             (r = jbits(c, v, "actions", "flow.", mz_flow_action_parse, &o->flow.actions)))
             return r;
         o->flow.family = strchr(o->flow.remote_addr, ':') ? AF_INET6 : AF_INET;
@@ -1253,6 +1259,8 @@ int mz_alert_format_text(const struct mz_alert *a, struct mz_buf *b)
                            o->flow.remote_port);
         if (!r && o->flow.domain)
             r = mz_buf_appendf(b, " (%s)", o->flow.domain);
+        if (!r && o->flow.rule)
+            r = mz_buf_appendf(b, " rule=\"%s\"", o->flow.rule);
     } else if (!r && o->kind == MZ_OBS_TAMPER) {
         r = mz_buf_appendf(b, " tamper=%s %s", NAME_OF(tamper_names, o->tamper.kind),
                            o->tamper.detail ? o->tamper.detail : "");

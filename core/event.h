@@ -109,6 +109,7 @@ struct mz_flow {
     char remote_addr[46];
     uint32_t actions; /* enum mz_flow_action bits */
     char *domain;     /* remote name from observed DNS answers, or NULL */
+    char *rule;       /* the network policy rule that matched (dropip, dropdomain), or NULL */
 };
 
 struct mz_priv {

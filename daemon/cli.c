@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 #include "detect/detect.h"
+#include "netpolicy/np_policy.h"
 
 #define DEFAULT_CONFIG "/etc/mizan/mizan.yaml"
 
@@ -231,6 +232,15 @@ int mz_cli_main(int argc, char **argv)
             fprintf(stderr, "mizan: %s\n", err);
             mz_config_free(&cfg);
             return 2;
+        }
+        if (cfg.netpolicy.enabled) {
+            struct np_policy *np = np_policy_load(cfg.netpolicy.file, err, sizeof(err));
+            if (!np) {
+                fprintf(stderr, "mizan: %s\n", err);
+                mz_config_free(&cfg);
+                return 2;
+            }
+            np_policy_free(np);
         }
         printf("%s: ok\n", path);
         mz_config_free(&cfg);

@@ -31,10 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "collector/collector.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/pipeline.h"
+#include "netpolicy/np.h"
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
 
@@ -42,6 +45,7 @@ struct runner {
     struct mz_config *cfg;
     struct mz_pipeline *pipe;
     struct mz_collector *col;
+    struct np *np;               /* the network policy, when netpolicy.enabled */
     struct mz_stage_set *stages; /* the collector stage */
     struct mz_waiter col_waiter; /* wakes the collector early on stop */
     _Atomic uint64_t scans;
@@ -71,6 +75,8 @@ static void *collector_main(void *arg)
     struct runner *r = arg;
     for (;;) {
         int n = col_scan(r->col, emit_observation, r);
+        if (r->np && np_tick(r->np, emit_observation, r) == -EAGAIN)
+            n = -EAGAIN;
         uint64_t zero = 0;
         atomic_fetch_add(&r->scans, 1);
         atomic_compare_exchange_strong(&r->first_scan_ns, &zero, mz_monotonic_ns());
@@ -91,6 +97,8 @@ static void *collector_main(void *arg)
     int n = col_scan(r->col, emit_observation, r);
     if (n < 0)
         log_warn("collector: final scan failed: %s", strerror(-n));
+    if (r->np)
+        (void)np_tick(r->np, emit_observation, r);
     return NULL;
 }
 
@@ -200,6 +208,8 @@ static void write_status(struct runner *r)
         cJSON_AddNumberToObject(j, "start_to_first_scan_ms", (double)(first - r->started_ns) / 1e6);
     if (r->col)
         cJSON_AddItemToObject(j, "collector", col_stats_json(r->col));
+    if (r->np)
+        cJSON_AddItemToObject(j, "netpolicy", np_stats_json(r->np));
     cJSON_AddItemToObject(j, "pipeline", mz_pipeline_stats_json(r->pipe));
     s = cJSON_Print(j);
     cJSON_Delete(j);
@@ -230,6 +240,7 @@ static void reload_config(struct runner *r, const char *cfg_path)
         mz_config_free(&fresh);
     }
     mz_pipeline_request_reload(r->pipe);
+    np_request_reload(r->np);
     log_info("reload: recipes and log level reloaded on SIGHUP");
 }
 
@@ -252,6 +263,15 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (cfg->netpolicy.enabled) {
+        /* a bad policy file is a configuration error: nothing is started */
+        struct np_policy *policy = np_policy_load(cfg->netpolicy.file, err, sizeof(err));
+        if (!policy) {
+            log_error("run: %s", err);
+            return 2;
+        }
+        np_policy_free(policy);
+    }
     r.pipe = mz_pipeline_new(cfg, MZ_PIPE_DETECT_THREAD | (observations ? MZ_PIPE_OBSERVATIONS : 0),
                              err, sizeof(err));
     if (!r.pipe) {
@@ -266,6 +286,17 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         }
     } else {
         log_warn("run: collector.enabled is false: no behaviour will be observed");
+    }
+    if (cfg->netpolicy.enabled && !r.col) {
+        log_error("run: netpolicy.enabled needs collector.enabled: no network policy");
+    } else if (cfg->netpolicy.enabled) {
+        /* a policy mizan cannot apply degrades the daemon, it never stops
+         * collection (a bad file was refused before, by check-config's check) */
+        r.np = np_new(cfg, err, sizeof(err));
+        if (!r.np)
+            log_error("run: %s: running without the network policy", err);
+        else
+            np_set_domains_map(r.np, bpf_map_get_fd_by_id(col_map_id(r.col, "domains")));
     }
     if (mz_pipeline_start(r.pipe)) {
         log_error("run: cannot start the pipeline threads");
@@ -308,6 +339,7 @@ out:;
     if (r.pipe)
         write_status(&r);
     mz_pipeline_free(r.pipe);
+    np_free(r.np); /* detaches: nothing is refused once mizan is gone */
     col_free(r.col);
     log_debug("run: collector detached");
     if (status == 0)

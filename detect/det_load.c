@@ -127,6 +127,9 @@ static const struct name_bits flow_actions[] = {
     {"established", MZ_FL_ESTABLISHED},
     {"close", MZ_FL_CLOSE},
     {"failed", MZ_FL_FAILED},
+    {"dropip", MZ_FL_DROPIP},
+    {"dropdomain", MZ_FL_DROPDOMAIN},
+    {"blocked", MZ_FL_BLOCKED},
     {"any", 0xffffffffu},
 };
 

@@ -10,7 +10,7 @@ pkgs=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libpcre2-dev
   libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev
-  iproute2 python3 bpftrace curl
+  iproute2 python3 bpftrace curl dnsmasq
 )
 
 missing=()

@@ -857,7 +857,13 @@ static void test_stats_json(void **state)
     cJSON *links = cJSON_GetObjectItem(maps, "links");
     assert_non_null(links);
     assert_true(cJSON_GetObjectItem(links, "created")->valuedouble >= 4000);
-    assert_true(cJSON_GetObjectItem(links, "seen")->valuedouble >= 4000);
+    assert_true(cJSON_GetObjectItem(links, "delivered")->valuedouble >= 4000);
+    cJSON *lost = cJSON_GetObjectItem(links, "lost");
+    assert_non_null(lost);
+    assert_non_null(cJSON_GetObjectItem(lost, "full"));
+    assert_non_null(cJSON_GetObjectItem(lost, "join_miss"));
+    assert_non_null(cJSON_GetObjectItem(maps, "files_long"));
+    assert_non_null(cJSON_GetObjectItem(maps, "domains"));
     assert_true(cJSON_GetObjectItem(links, "max_entries")->valuedouble == H.cfg.cache.file_links);
     assert_true(cJSON_GetObjectItem(j, "scans")->valuedouble > 10);
     assert_int_equal((int)cJSON_GetObjectItem(j, "evicted_unseen")->valuedouble, 0);

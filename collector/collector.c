@@ -1708,6 +1708,29 @@ static uint64_t map_delivered(const struct col_map *m)
     return m->deleted + m->from_ring;
 }
 
+/* The cache.* key that sizes map m. */
+static const char *cache_key(const struct col_map *m)
+{
+    switch (m->acc) {
+    case MZ_MAP_TASKS:
+    case MZ_MAP_EXECS:
+        return "tasks";
+    case MZ_MAP_LINKS:
+        return "file_links";
+    case MZ_MAP_FLOWS:
+    case MZ_MAP_EVENTS:
+        return "flows";
+    case MZ_MAP_FILES:
+    case MZ_MAP_FILES_LONG:
+        return "files";
+    case MZ_MAP_ARGS:
+    case MZ_MAP_ARGS_LONG:
+        return "args";
+    default:
+        return "domains";
+    }
+}
+
 /* Compares the creations of generation s-1 with what was seen of them, and
  * warns about new losses, naming the map. */
 static void resolve(struct mz_collector *c, const struct mz_counters *sum)
@@ -1740,7 +1763,7 @@ static void resolve(struct mz_collector *c, const struct mz_counters *sum)
                      "cache.overflow",
                      m->name, (unsigned long long)(lost - m->lost_logged),
                      (unsigned long long)m->lost_full, (unsigned long long)m->lost_read,
-                     (unsigned long long)m->lost_join, m->name);
+                     (unsigned long long)m->lost_join, cache_key(m));
             m->lost_logged = lost;
             m->logged_ns = now;
         }

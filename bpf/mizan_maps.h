@@ -36,7 +36,7 @@
 #define MZ_BPF_ARGS_SMALL 256  /* argv of at most this goes to "args", longer to "args_long" */
 #define MZ_BPF_DETAIL     64   /* bytes of detail in an event record */
 #define MZ_GEN_SLOTS      4    /* creation counters per map, indexed by gen % slots */
-#define MZ_OWN_MAPS_MAX   16   /* ids of mizan's own maps, for tamper evidence */
+#define MZ_OWN_MAPS_MAX   24   /* ids of mizan's own maps, for tamper evidence */
 
 /* Record flags. */
 #define MZ_REC_TRUNCATED (1u << 0) /* the path or argv did not fit and was cut */
@@ -45,7 +45,8 @@
 #define MZ_REC_LAZY      (1u << 3) /* task: created on first sight, not at fork */
 #define MZ_REC_REPLACED  (1u << 4) /* task: this image was replaced by an exec (exit_ns: when) */
 
-/* Maps whose records are counted (index into mz_counters). */
+/* Maps whose records are counted (index into mz_counters, and the map of an
+ * overflow record). */
 enum mz_map_index {
     MZ_MAP_TASKS = 0,
     MZ_MAP_EXECS = 1,
@@ -54,7 +55,10 @@ enum mz_map_index {
     MZ_MAP_EVENTS = 4,
     MZ_MAP_FILES = 5,
     MZ_MAP_ARGS = 6,
-    MZ_MAP_COUNT = 7,
+    MZ_MAP_FILES_LONG = 7,
+    MZ_MAP_ARGS_LONG = 8,
+    MZ_MAP_DOMAINS = 9,
+    MZ_MAP_COUNT = 10,
 };
 
 /* Kinds of an event record (values of enum mz_obs_kind in core/event.h). */
@@ -107,34 +111,46 @@ struct mz_exec_val {
 };
 _Static_assert(sizeof(struct mz_exec_val) == 96, "mz_exec_val layout");
 
+/* Paths and command lines. gen: the generation in which a record was last
+ * stored or found by a record that refers to it; the collector deletes one
+ * only when no record it still holds refers to it and gen is old (see
+ * bpf/README.md, "Deletes"). */
 struct mz_file_val {
     __u32 len;   /* bytes in path, NUL excluded */
     __u32 flags; /* MZ_REC_TRUNCATED */
+    __u32 gen;
+    __u32 pad0;
     char path[MZ_BPF_PATH_MAX];
 };
-_Static_assert(sizeof(struct mz_file_val) == 8 + MZ_BPF_PATH_MAX, "mz_file_val layout");
+_Static_assert(sizeof(struct mz_file_val) == 16 + MZ_BPF_PATH_MAX, "mz_file_val layout");
 
 /* The short tiers: the same layout, cut. */
 struct mz_file_small {
     __u32 len;
     __u32 flags;
+    __u32 gen;
+    __u32 pad0;
     char path[MZ_BPF_PATH_SMALL];
 };
-_Static_assert(sizeof(struct mz_file_small) == 8 + MZ_BPF_PATH_SMALL, "mz_file_small layout");
+_Static_assert(sizeof(struct mz_file_small) == 16 + MZ_BPF_PATH_SMALL, "mz_file_small layout");
 
 struct mz_args_val {
     __u32 len;   /* bytes in data (NUL-separated argv) */
     __u32 flags; /* MZ_REC_TRUNCATED */
+    __u32 gen;
+    __u32 pad0;
     char data[MZ_BPF_ARGS_MAX];
 };
-_Static_assert(sizeof(struct mz_args_val) == 8 + MZ_BPF_ARGS_MAX, "mz_args_val layout");
+_Static_assert(sizeof(struct mz_args_val) == 16 + MZ_BPF_ARGS_MAX, "mz_args_val layout");
 
 struct mz_args_small {
     __u32 len;
     __u32 flags;
+    __u32 gen;
+    __u32 pad0;
     char data[MZ_BPF_ARGS_SMALL];
 };
-_Static_assert(sizeof(struct mz_args_small) == 8 + MZ_BPF_ARGS_SMALL, "mz_args_small layout");
+_Static_assert(sizeof(struct mz_args_small) == 16 + MZ_BPF_ARGS_SMALL, "mz_args_small layout");
 
 /* Key of links, flows and events: (task key, object key). */
 struct mz_link_key {
@@ -235,18 +251,46 @@ struct mz_dns_val {
 };
 _Static_assert(sizeof(struct mz_dns_val) == 16 + MZ_BPF_DOMAIN_MAX, "mz_dns_val layout");
 
-/* Per-CPU counters (one element). created[m][g % MZ_GEN_SLOTS] counts the
- * records of map m created in generation g; failed[m] counts failed inserts;
- * the rest count cut strings and hook runs that found nothing to record. */
+/* Per-CPU counters (one element), per map m (enum mz_map_index):
+ *   created[m][g % MZ_GEN_SLOTS]  records inserted into map m in generation g;
+ *   overflowed[m]  records map m could not take (full), handed to the
+ *                  overflow ring instead (the collector delivers them);
+ *   lost_full[m]   records neither map m nor the overflow ring could take;
+ *   lost_read[m]   records not made because what they hold could not be
+ *                  read (a user path or command line that faulted);
+ *   updated[m]     in-place updates that moved a record into a new
+ *                  generation: changes after the scan that last read it
+ *                  (two CPUs racing on one record may both count).
+ * Every record made is in created, overflowed or lost_full. The rest count
+ * cut strings and unreadable arguments. */
 struct mz_counters {
     __u64 created[MZ_MAP_COUNT][MZ_GEN_SLOTS];
-    __u64 failed[MZ_MAP_COUNT];
+    __u64 overflowed[MZ_MAP_COUNT];
+    __u64 lost_full[MZ_MAP_COUNT];
+    __u64 lost_read[MZ_MAP_COUNT];
+    __u64 updated[MZ_MAP_COUNT];
     __u64 truncated;
     __u64 read_errors;
     __u64 hits; /* updates of an existing record */
     __u64 pad0;
 };
-_Static_assert(sizeof(struct mz_counters) == 8 * (MZ_MAP_COUNT * MZ_GEN_SLOTS + MZ_MAP_COUNT + 4),
+_Static_assert(sizeof(struct mz_counters) ==
+                   8 * (MZ_MAP_COUNT * MZ_GEN_SLOTS + 4 * MZ_MAP_COUNT + 4),
                "mz_counters layout");
+
+/* A record handed to the overflow ring (map "overflow"): this header, then
+ * val_size bytes of the value its map would have held. The key is the
+ * map's key, zero-padded to 16 bytes. */
+struct mz_overflow_hdr {
+    __u32 map; /* enum mz_map_index */
+    __u32 val_size;
+    __u8 key[16];
+};
+_Static_assert(sizeof(struct mz_overflow_hdr) == 24, "mz_overflow_hdr layout");
+
+struct mz_overflow_rec {
+    struct mz_overflow_hdr h;
+    __u8 val[sizeof(struct mz_args_val)]; /* the largest value */
+};
 
 #endif

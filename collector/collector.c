@@ -11,21 +11,29 @@
  * own walk). No record is starved by constant updates, none is delivered
  * twice unchanged.
  *
- * Loss: a record created in generation g is seen for the first time at scan g
- * (if created during that walk) or at scan g+1. The kernel counts creations
- * per generation slot; after scan s the collector compares the creations of
- * generation s-1 with what it counted of them: the difference is the number
- * of records evicted before anyone read them. Reading the counters after the
- * walk keeps slow writers of generation s-1 (nanoseconds after the bump)
- * inside the figure.
+ * Nothing is evicted: the maps are plain hash maps (bpf/README.md, "No
+ * silent eviction"). The collector deletes what it delivered once the
+ * delivery is acknowledged (delivery_acked) and the record can no longer
+ * change (execs; links, flows and events of exited processes), or, past
+ * half full, what it delivered and has not changed since (a later change
+ * makes a new record). Deletes use lookup-and-delete: a change that landed
+ * between the walk and the delete is delivered, not lost. Tasks, paths and
+ * command lines are deleted when no record the collector still holds or
+ * will deliver refers to them (mark and sweep, once per scan). A record a
+ * full map could not take is in the overflow ring, drained between scans
+ * (col_due) and at each scan, and delivered like the others.
  *
- * Records delivered in an earlier scan that can never change again (execs;
- * links, flows and events of exited processes) are deleted after the walk,
- * so that the LRU's room goes to records not yet seen.
+ * Counting: the kernel counts per map the records it made (in the map, in
+ * the ring, or lost because both were full) and the unreadable ones; the
+ * collector counts deliveries and join misses. A record created in
+ * generation g is first seen at scan g or g+1: comparing the creations of
+ * generation s-1 with what scan s saw of them checks that no record left a
+ * map unseen ("unaccounted", 0 by construction).
  *
  * Workload assumed: up to the configured map sizes per scan; memory is the
- * task table (rebuilt each scan), bounded caches, and the pending records of
- * a scan the downstream queue could not take yet.
+ * task table (rebuilt each scan), bounded caches, the reference sets of the
+ * sweep, and the pending records of a scan the downstream queue could not
+ * take yet (records drained from the ring: at most RING_PEND_MAX).
  */
 #include "collector/collector.h"
 
@@ -56,9 +64,22 @@
 #include "core/util.h"
 #include "mizan.skel.h"
 
-#define BATCH    2048
-#define VAL_MAX  128 /* the largest counted record value */
-#define STR_WAYS 4
+#define BATCH         2048
+#define GC_BATCH      256
+#define VAL_MAX       128 /* the largest counted record value */
+#define STR_WAYS      4
+#define RING_PEND_MAX 131072 /* records drained from the ring, not yet delivered */
+#define RING_DUE      1024   /* that many waiting start a scan early */
+#define STR_GC_EVERY  8      /* scans between sweeps of a string map under a quarter full */
+#define DOMAIN_TTL_NS (600ull * 1000000000ull) /* domains older than this go when half full */
+#define LOSS_LOG_NS   (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
+
+enum col_kind {
+    COL_RECORDS = 0, /* execs, links, flows, events: delivered as observations */
+    COL_TASKS = 1,   /* joined, deleted when nothing refers to them */
+    COL_STRINGS = 2, /* files, args (both tiers): joined, swept */
+    COL_DOMAINS = 3, /* ip -> domain: joined, aged out */
+};
 
 _Static_assert(sizeof(struct mz_event_val) <= VAL_MAX, "VAL_MAX");
 _Static_assert(sizeof(struct mz_task_val) <= VAL_MAX, "VAL_MAX");
@@ -136,6 +157,130 @@ static void ahead_clear(struct ahead *a)
     if (a->n)
         memset(a->e, 0, a->cap * sizeof(*a->e));
     a->n = 0;
+}
+
+/* A set of 64-bit keys (never 0): the references of the sweep. */
+struct keyset {
+    uint64_t *k;
+    size_t cap; /* power of two */
+    size_t n;
+};
+
+static void keyset_add(struct keyset *s, uint64_t key)
+{
+    if (!key)
+        return;
+    if ((s->n + 1) * 2 > s->cap) {
+        struct keyset old = *s;
+        s->cap = old.cap ? old.cap * 2 : 4096;
+        s->k = mz_calloc(s->cap, sizeof(*s->k));
+        s->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.k[i])
+                keyset_add(s, old.k[i]);
+        free(old.k);
+    }
+    size_t mask = s->cap - 1;
+    for (size_t i = (key * 0x9E3779B97F4A7C15ull) & mask;; i = (i + 1) & mask) {
+        if (s->k[i] == key)
+            return;
+        if (!s->k[i]) {
+            s->k[i] = key;
+            s->n++;
+            return;
+        }
+    }
+}
+
+static bool keyset_has(const struct keyset *s, uint64_t key)
+{
+    if (!key || !s->n)
+        return false;
+    size_t mask = s->cap - 1;
+    for (size_t i = (key * 0x9E3779B97F4A7C15ull) & mask;; i = (i + 1) & mask) {
+        if (s->k[i] == key)
+            return true;
+        if (!s->k[i])
+            return false;
+    }
+}
+
+static void keyset_clear(struct keyset *s)
+{
+    if (s->n)
+        memset(s->k, 0, s->cap * sizeof(*s->k));
+    s->n = 0;
+}
+
+/* Strings drained from the overflow ring, kept whole (not in a lossy
+ * cache) until no pending record can need them. */
+struct strtab_entry {
+    uint64_t key;
+    char *s;
+};
+
+struct strtab {
+    struct strtab_entry *e;
+    size_t cap; /* power of two */
+    size_t n;
+};
+
+static void strtab_put(struct strtab *t, uint64_t key, char *str)
+{
+    if (!key) {
+        free(str);
+        return;
+    }
+    if ((t->n + 1) * 2 > t->cap) {
+        struct strtab old = *t;
+        t->cap = old.cap ? old.cap * 2 : 1024;
+        t->e = mz_calloc(t->cap, sizeof(*t->e));
+        t->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.e[i].key)
+                strtab_put(t, old.e[i].key, old.e[i].s);
+        free(old.e);
+    }
+    size_t mask = t->cap - 1;
+    for (size_t i = (key * 0x9E3779B97F4A7C15ull) & mask;; i = (i + 1) & mask) {
+        if (t->e[i].key == key) {
+            free(str); /* content-addressed: the same string */
+            return;
+        }
+        if (!t->e[i].key) {
+            t->e[i].key = key;
+            t->e[i].s = str;
+            t->n++;
+            return;
+        }
+    }
+}
+
+static const char *strtab_get(const struct strtab *t, uint64_t key)
+{
+    if (!key || !t->n)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = (key * 0x9E3779B97F4A7C15ull) & mask;; i = (i + 1) & mask) {
+        if (t->e[i].key == key)
+            return t->e[i].s;
+        if (!t->e[i].key)
+            return NULL;
+    }
+}
+
+static void strtab_clear(struct strtab *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->e[i].s);
+    if (t->n)
+        memset(t->e, 0, t->cap * sizeof(*t->e));
+    t->n = 0;
+    if (t->cap > 65536) {
+        free(t->e);
+        t->e = NULL;
+        t->cap = 0;
+    }
 }
 
 /* Task table: every task record, rebuilt at each scan for joins. */
@@ -247,14 +392,23 @@ struct col_map {
     int fd;
     uint32_t id;
     uint32_t key_size, val_size, max_entries;
-    int acc; /* MZ_MAP_* */
+    int acc;  /* MZ_MAP_* */
+    int kind; /* enum col_kind */
     size_t off_gen, off_cgen, off_first;
-    /* accounting */
+    /* generation accounting (walked maps) */
     uint64_t created_last[MZ_GEN_SLOTS];
     uint64_t seen_slot[MZ_GEN_SLOTS];
-    uint64_t created, seen, evicted_unseen, failed, entries, retired;
+    uint64_t seen, unaccounted, entries;
+    /* the kernel's counts (sums over CPUs, as of the last read) */
+    uint64_t in_map, overflowed, lost_full, lost_read, updated;
+    /* the collector's */
+    uint64_t deleted;   /* records taken out of the map (delivered first) */
+    uint64_t from_ring; /* records of this map drained from the ring and delivered */
+    uint64_t lost_join; /* records of this map a delivered record needed, gone */
+    uint64_t lost_logged, logged_ns;
+    bool crowded; /* past half full at the start of the scan */
     struct ahead prev, cur;
-    /* keys of records to retire after this walk */
+    /* keys of records to delete after this walk */
     uint8_t *retire;
     size_t n_retire, cap_retire;
 };
@@ -262,20 +416,22 @@ struct col_map {
 /* A record waiting to be turned into an observation and delivered. */
 struct pending {
     uint8_t acc;
-    uint8_t pad[7];
+    uint8_t ring; /* drained from the overflow ring */
+    uint8_t pad[6];
     uint8_t key[16];
     uint8_t val[VAL_MAX];
 };
 
 struct map_stats {
     char name[16];
-    uint64_t created, seen, evicted_unseen, failed, entries, max_entries, retired;
+    uint64_t created, updated, delivered, lost_full, lost_read, lost_join;
+    uint64_t overflowed, unaccounted, deleted, entries, max_entries;
+    int kind;
 };
 
 struct col_snapshot {
-    uint64_t scans, emitted, paused, pending, last_scan_us, evicted_unseen;
+    uint64_t scans, early_scans, emitted, paused, pending, last_scan_us, unaccounted, lost;
     uint64_t truncated, read_errors, miss_task, miss_file, miss_args;
-    uint64_t files_created, files_failed, args_created, args_failed;
     struct map_stats maps[MZ_MAP_COUNT];
     size_t n_maps;
     struct col_enrich_stats enrich;
@@ -283,10 +439,10 @@ struct col_snapshot {
 
 struct mz_collector {
     struct mizan *skel;
-    struct bpf_link *dns_link; /* cgroup_skb on the cgroup v2 root, or NULL */
-    int fd_domains;
-    struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* (counted ones) */
-    int fd_files, fd_files_long, fd_args, fd_args_long, fd_counters;
+    struct bpf_link *dns_link;         /* cgroup_skb on the cgroup v2 root, or NULL */
+    struct ring_buffer *ring;          /* the overflow ring */
+    struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* */
+    int fd_counters;
     uint32_t own_ids[MZ_OWN_MAPS_MAX];
     char own_names[MZ_OWN_MAPS_MAX][16];
     size_t n_own;
@@ -294,20 +450,26 @@ struct mz_collector {
     uint32_t jiffy_ns; /* 0: the kernel's tick length is unknown */
     bool direct_reads; /* the open path loaded is mz_sys_exit (not _compat) */
     uint32_t gen;
+    uint32_t acked_scan; /* see delivery_acked */
     uint64_t boot_to_wall;
 
     struct task_table tasks;
+    struct task_table ring_tasks; /* task records drained from the ring */
     struct str_cache paths, argv;
+    struct strtab ring_paths, ring_argv; /* strings drained from the ring */
+    bool ring_partial;                   /* the last drain stopped at RING_PEND_MAX */
+    struct keyset ref_tasks, ref_files, ref_args;
     struct col_enrich *enrich;
 
     void *keys, *vals;       /* batch buffers */
+    void *gc_keys, *gc_vals; /* sweep buffers (GC_BATCH of the largest value) */
     struct mz_counters *ctr; /* per-CPU counters read buffer */
 
     struct pending *pend;
     size_t pend_head, pend_n, pend_cap;
 
-    uint64_t scans, emitted, paused, miss_task, miss_file, miss_args, truncated, read_errors;
-    uint64_t files_created, files_failed, args_created, args_failed;
+    uint64_t scans, early_scans, emitted, paused, miss_task, miss_file, miss_args, truncated,
+        read_errors;
     uint64_t last_scan_us;
 
     pthread_mutex_t snap_lock;
@@ -449,11 +611,12 @@ static uint32_t clamp_entries(uint64_t v, uint32_t lo)
     return v < lo ? lo : (uint32_t)v;
 }
 
-static int setup_map(struct mz_collector *c, int acc, const char *name, struct bpf_map *m,
+static int setup_map(struct mz_collector *c, int acc, int kind, const char *name, struct bpf_map *m,
                      size_t off_gen, size_t off_cgen, size_t off_first)
 {
     struct col_map *cm = &c->maps[acc];
     cm->name = name;
+    cm->kind = kind;
     cm->fd = bpf_map__fd(m);
     cm->key_size = bpf_map__key_size(m);
     cm->val_size = bpf_map__value_size(m);
@@ -462,10 +625,22 @@ static int setup_map(struct mz_collector *c, int acc, const char *name, struct b
     cm->off_gen = off_gen;
     cm->off_cgen = off_cgen;
     cm->off_first = off_first;
-    if (cm->key_size > 16 || cm->val_size > VAL_MAX)
+    if (cm->key_size > (kind == COL_DOMAINS ? 24u : 16u) ||
+        (kind <= COL_TASKS && cm->val_size > VAL_MAX) || cm->val_size > sizeof(struct mz_args_val))
         return -EINVAL;
     return 0;
 }
+
+/* The ring's size: a power of two of at least a page. */
+static uint32_t ring_size(uint64_t want)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), n = page > 4096 ? page : 4096;
+    while (n < want && n < (1ull << 30))
+        n <<= 1;
+    return (uint32_t)n;
+}
+
+static int ring_record(void *ctx, void *data, size_t len);
 
 static void own_maps(struct mz_collector *c)
 {
@@ -550,40 +725,53 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_map__set_max_entries(c->skel->maps.socks, flows);
     bpf_map__set_max_entries(c->skel->maps.events, clamp_entries(flows / 8, 1024));
     bpf_map__set_max_entries(c->skel->maps.domains, clamp_entries(k->cache.domains, 64));
+    bpf_map__set_max_entries(c->skel->maps.overflow, ring_size(k->cache.overflow));
     disable_missing(c->skel);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
 
+    uint64_t t_load = mz_monotonic_ns();
     err = mizan__load(c->skel);
     if (err) {
         log_error("collector: loading the BPF programs failed: %s", strerror(-err));
         goto fail;
     }
+    double load_ms = (double)(mz_monotonic_ns() - t_load) / 1e6;
 
     struct mizan *s = c->skel;
-    if (setup_map(c, MZ_MAP_TASKS, "tasks", s->maps.tasks, offsetof(struct mz_task_val, gen),
-                  offsetof(struct mz_task_val, created_gen),
+    if (setup_map(c, MZ_MAP_TASKS, COL_TASKS, "tasks", s->maps.tasks,
+                  offsetof(struct mz_task_val, gen), offsetof(struct mz_task_val, created_gen),
                   offsetof(struct mz_task_val, start_ns)) < 0 ||
-        setup_map(c, MZ_MAP_EXECS, "execs", s->maps.execs, offsetof(struct mz_exec_val, gen),
-                  offsetof(struct mz_exec_val, created_gen),
+        setup_map(c, MZ_MAP_EXECS, COL_RECORDS, "execs", s->maps.execs,
+                  offsetof(struct mz_exec_val, gen), offsetof(struct mz_exec_val, created_gen),
                   offsetof(struct mz_exec_val, start_ns)) < 0 ||
-        setup_map(c, MZ_MAP_LINKS, "links", s->maps.links, offsetof(struct mz_link_val, gen),
-                  offsetof(struct mz_link_val, created_gen),
+        setup_map(c, MZ_MAP_LINKS, COL_RECORDS, "links", s->maps.links,
+                  offsetof(struct mz_link_val, gen), offsetof(struct mz_link_val, created_gen),
                   offsetof(struct mz_link_val, first_ns)) < 0 ||
-        setup_map(c, MZ_MAP_FLOWS, "flows", s->maps.flows, offsetof(struct mz_flow_val, gen),
-                  offsetof(struct mz_flow_val, created_gen),
+        setup_map(c, MZ_MAP_FLOWS, COL_RECORDS, "flows", s->maps.flows,
+                  offsetof(struct mz_flow_val, gen), offsetof(struct mz_flow_val, created_gen),
                   offsetof(struct mz_flow_val, first_ns)) < 0 ||
-        setup_map(c, MZ_MAP_EVENTS, "events", s->maps.events, offsetof(struct mz_event_val, gen),
-                  offsetof(struct mz_event_val, created_gen),
-                  offsetof(struct mz_event_val, first_ns)) < 0) {
+        setup_map(c, MZ_MAP_EVENTS, COL_RECORDS, "events", s->maps.events,
+                  offsetof(struct mz_event_val, gen), offsetof(struct mz_event_val, created_gen),
+                  offsetof(struct mz_event_val, first_ns)) < 0 ||
+        setup_map(c, MZ_MAP_FILES, COL_STRINGS, "files", s->maps.files,
+                  offsetof(struct mz_file_small, gen), 0, 0) < 0 ||
+        setup_map(c, MZ_MAP_FILES_LONG, COL_STRINGS, "files_long", s->maps.files_long,
+                  offsetof(struct mz_file_val, gen), 0, 0) < 0 ||
+        setup_map(c, MZ_MAP_ARGS, COL_STRINGS, "args", s->maps.args,
+                  offsetof(struct mz_args_small, gen), 0, 0) < 0 ||
+        setup_map(c, MZ_MAP_ARGS_LONG, COL_STRINGS, "args_long", s->maps.args_long,
+                  offsetof(struct mz_args_val, gen), 0, 0) < 0 ||
+        setup_map(c, MZ_MAP_DOMAINS, COL_DOMAINS, "domains", s->maps.domains, 0, 0,
+                  offsetof(struct mz_dns_val, seen_ns)) < 0) {
         log_error("collector: map layout does not match mizan_maps.h");
         goto fail;
     }
-    c->fd_files = bpf_map__fd(s->maps.files);
-    c->fd_files_long = bpf_map__fd(s->maps.files_long);
-    c->fd_args = bpf_map__fd(s->maps.args);
-    c->fd_args_long = bpf_map__fd(s->maps.args_long);
     c->fd_counters = bpf_map__fd(s->maps.counters);
-    c->fd_domains = bpf_map__fd(s->maps.domains);
+    c->ring = ring_buffer__new(bpf_map__fd(s->maps.overflow), ring_record, c, NULL);
+    if (!c->ring) {
+        log_error("collector: cannot read the overflow ring: %s", strerror(errno));
+        goto fail;
+    }
     own_maps(c);
 
     err = mizan__attach(c->skel);
@@ -598,15 +786,21 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         tcap <<= 1;
     c->tasks.cap = tcap;
     c->tasks.s = mz_calloc(tcap, sizeof(*c->tasks.s));
+    c->ring_tasks.cap = tcap;
+    c->ring_tasks.s = mz_calloc(tcap, sizeof(*c->ring_tasks.s));
     str_cache_init(&c->paths, files / 4 < 1024 ? 1024 : files / 4);
     str_cache_init(&c->argv, args / 4 < 1024 ? 1024 : args / 4);
     c->enrich = col_enrich_new(cfg);
     c->keys = mz_calloc(BATCH, 16);
     c->vals = mz_calloc(BATCH, VAL_MAX);
+    c->gc_keys = mz_calloc(GC_BATCH, 24);
+    c->gc_vals = mz_calloc(GC_BATCH, sizeof(struct mz_args_val));
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
-    log_info("collector: attached (maps: tasks %u, links %u, flows %u, files %u, args %u; "
-             "open path: %s reads)",
-             tasks, links, flows, files, args, c->direct_reads ? "direct" : "probe");
+    log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
+             "%u, files %u, "
+             "args %u; overflow ring %u KiB; open path: %s reads)",
+             load_ms, tasks, links, flows, files, args,
+             bpf_map__max_entries(s->maps.overflow) >> 10, c->direct_reads ? "direct" : "probe");
     return c;
 fail:
     col_free(c);
@@ -617,6 +811,7 @@ void col_free(struct mz_collector *c)
 {
     if (!c)
         return;
+    ring_buffer__free(c->ring);
     bpf_link__destroy(c->dns_link);
     mizan__destroy(c->skel);
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
@@ -625,6 +820,16 @@ void col_free(struct mz_collector *c)
         free(c->maps[i].retire);
     }
     free(c->tasks.s);
+    free(c->ring_tasks.s);
+    strtab_clear(&c->ring_paths);
+    strtab_clear(&c->ring_argv);
+    free(c->ring_paths.e);
+    free(c->ring_argv.e);
+    free(c->ref_tasks.k);
+    free(c->ref_files.k);
+    free(c->ref_args.k);
+    free(c->gc_keys);
+    free(c->gc_vals);
     str_cache_free(&c->paths);
     str_cache_free(&c->argv);
     col_enrich_free(c->enrich);
@@ -651,7 +856,18 @@ static uint64_t wall(const struct mz_collector *c, uint64_t boot_ns)
     return boot_ns ? boot_ns + c->boot_to_wall : 0;
 }
 
-/* The path of a file key, or NULL. */
+/* A file record's path as text ("..." appended when the kernel cut it). */
+static char *path_text(const struct mz_file_val *v, size_t cap)
+{
+    size_t len = v->len < cap - 1 ? v->len : cap - 1;
+    char *s = mz_calloc(1, len + 4);
+    memcpy(s, v->path, len);
+    if (v->flags & MZ_REC_TRUNCATED)
+        memcpy(s + len, "...", 3); /* the kernel cut it: say so */
+    return s;
+}
+
+/* The path of a file key, or NULL (a join miss, counted). */
 static char *file_path(struct mz_collector *c, uint64_t key)
 {
     if (!key)
@@ -659,18 +875,18 @@ static char *file_path(struct mz_collector *c, uint64_t key)
     struct str_entry *e = str_cache_get(&c->paths, key);
     if (e)
         return mz_strdup(e->s);
+    const char *r = strtab_get(&c->ring_paths, key);
+    if (r)
+        return mz_strdup(r);
     struct mz_file_val v;
     memset(&v, 0, sizeof(v));
-    if (bpf_map_lookup_elem(c->fd_files, &key, &v) < 0 &&
-        bpf_map_lookup_elem(c->fd_files_long, &key, &v) < 0) {
+    if (bpf_map_lookup_elem(c->maps[MZ_MAP_FILES].fd, &key, &v) < 0 &&
+        bpf_map_lookup_elem(c->maps[MZ_MAP_FILES_LONG].fd, &key, &v) < 0) {
         c->miss_file++;
+        c->maps[MZ_MAP_FILES].lost_join++;
         return NULL;
     }
-    size_t len = v.len < MZ_BPF_PATH_MAX - 1 ? v.len : MZ_BPF_PATH_MAX - 1;
-    char *s = mz_calloc(1, len + 4);
-    memcpy(s, v.path, len);
-    if (v.flags & MZ_REC_TRUNCATED)
-        memcpy(s + len, "...", 3); /* the kernel cut it: say so */
+    char *s = path_text(&v, MZ_BPF_PATH_MAX);
     str_cache_put(&c->paths, key, s, v.flags);
     return mz_strdup(s);
 }
@@ -682,11 +898,15 @@ static char *args_string(struct mz_collector *c, uint64_t key)
     struct str_entry *e = str_cache_get(&c->argv, key);
     if (e)
         return mz_strdup(e->s);
+    const char *r = strtab_get(&c->ring_argv, key);
+    if (r)
+        return mz_strdup(r);
     struct mz_args_val *v = mz_calloc(1, sizeof(*v));
     char *s = NULL;
-    if (bpf_map_lookup_elem(c->fd_args, &key, v) < 0 &&
-        bpf_map_lookup_elem(c->fd_args_long, &key, v) < 0) {
+    if (bpf_map_lookup_elem(c->maps[MZ_MAP_ARGS].fd, &key, v) < 0 &&
+        bpf_map_lookup_elem(c->maps[MZ_MAP_ARGS_LONG].fd, &key, v) < 0) {
         c->miss_args++;
+        c->maps[MZ_MAP_ARGS].lost_join++;
         goto out;
     }
     size_t len = v->len < MZ_BPF_ARGS_MAX ? v->len : MZ_BPF_ARGS_MAX;
@@ -746,7 +966,7 @@ static const struct mz_task_val *task_get(struct mz_collector *c, uint64_t key)
         return t;
     struct mz_task_val v;
     if (bpf_map_lookup_elem(c->maps[MZ_MAP_TASKS].fd, &key, &v) < 0)
-        return NULL;
+        return task_find(&c->ring_tasks, key);
     task_put(&c->tasks, key, &v);
     return task_find(&c->tasks, key);
 }
@@ -771,6 +991,7 @@ static void process_of_task(struct mz_collector *c, uint64_t key, uint32_t tgid,
         ancestry(c, t->parent_key, p->ppid, p);
     } else {
         c->miss_task++;
+        c->maps[MZ_MAP_TASKS].lost_join++;
         p->pid = (int32_t)tgid;
         int ppid = 0;
         char *exe = NULL;
@@ -854,7 +1075,7 @@ static char *domain_of(struct mz_collector *c, uint8_t family, const uint8_t add
     memset(&k, 0, sizeof(k));
     memcpy(k.addr, addr, 16);
     k.family = family;
-    if (bpf_map_lookup_elem(c->fd_domains, &k, &v) < 0)
+    if (bpf_map_lookup_elem(c->maps[MZ_MAP_DOMAINS].fd, &k, &v) < 0)
         return NULL;
     char name[MZ_BPF_DOMAIN_MAX + 1];
     size_t len = v.len < MZ_BPF_DOMAIN_MAX ? v.len : MZ_BPF_DOMAIN_MAX;
@@ -941,8 +1162,40 @@ static struct mz_observation *build(struct mz_collector *c, const struct pending
 
 /* ---- pending records ------------------------------------------------------------ */
 
+/* What a record refers to (its task, paths, command line) is kept in the
+ * kernel until the record is delivered: the sweep's references. */
+static void refs_add(struct mz_collector *c, int acc, const uint8_t *key, const uint8_t *val)
+{
+    uint64_t tk;
+    memcpy(&tk, key, 8);
+    switch (acc) {
+    case MZ_MAP_EXECS: {
+        const struct mz_exec_val *e = (const void *)val;
+        keyset_add(&c->ref_tasks, tk);
+        keyset_add(&c->ref_tasks, e->parent_key);
+        keyset_add(&c->ref_files, e->exe_key);
+        keyset_add(&c->ref_files, e->cwd_key);
+        keyset_add(&c->ref_args, e->args_key);
+        break;
+    }
+    case MZ_MAP_LINKS: {
+        const struct mz_link_val *l = (const void *)val;
+        keyset_add(&c->ref_tasks, tk);
+        keyset_add(&c->ref_files, l->file_key);
+        keyset_add(&c->ref_files, l->path2_key);
+        break;
+    }
+    case MZ_MAP_FLOWS:
+    case MZ_MAP_EVENTS:
+        keyset_add(&c->ref_tasks, tk);
+        break;
+    default:
+        break;
+    }
+}
+
 static void pend_push(struct mz_collector *c, int acc, const void *key, size_t klen,
-                      const void *val, size_t vlen)
+                      const void *val, size_t vlen, bool ring)
 {
     if (c->pend_head + c->pend_n == c->pend_cap) {
         if (c->pend_head) {
@@ -956,8 +1209,27 @@ static void pend_push(struct mz_collector *c, int acc, const void *key, size_t k
     struct pending *r = &c->pend[c->pend_head + c->pend_n++];
     memset(r, 0, sizeof(*r));
     r->acc = (uint8_t)acc;
+    r->ring = ring;
     memcpy(r->key, key, klen);
     memcpy(r->val, val, vlen);
+    refs_add(c, acc, r->key, r->val);
+}
+
+/* The one place that says a delivery is acknowledged, so that the records
+ * delivered may leave the kernel: today, when the consumer has accepted
+ * every observation of the scans up to now (pend_flush drained the pending
+ * list). A crash-restart design moves this to "the printers flushed them"
+ * (with a persisted cursor) without touching the deletes. */
+static void delivery_ack(struct mz_collector *c)
+{
+    c->acked_scan = c->gen;
+}
+
+/* Whether a record whose last change is of generation g was delivered and
+ * that delivery acknowledged: scan g or g+1 delivered it. */
+static bool delivery_acked(const struct mz_collector *c, uint32_t g)
+{
+    return g + 1 <= c->acked_scan;
 }
 
 /* Delivers pending records in order. Returns the number emitted, and sets
@@ -984,11 +1256,21 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
                 n++;
             }
         }
+        if (r->ring)
+            c->maps[r->acc].from_ring++;
         c->pend_head++;
         c->pend_n--;
     }
-    if (!c->pend_n)
+    if (!c->pend_n) {
         c->pend_head = 0;
+        delivery_ack(c);
+        /* Strings drained from the ring: no pending record needs them now,
+         * unless the drain stopped between a string and its record. */
+        if (!c->ring_partial) {
+            strtab_clear(&c->ring_paths);
+            strtab_clear(&c->ring_argv);
+        }
+    }
     /* Do not keep a large buffer once drained. */
     if (!c->pend_n && c->pend_cap > 65536) {
         free(c->pend);
@@ -997,6 +1279,75 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
     }
     c->emitted += (uint64_t)n;
     return n;
+}
+
+/* ---- the overflow ring ------------------------------------------------------------ */
+
+/* One record the kernel handed to the ring: delivered like a record read
+ * from its map (records), or kept for the joins (tasks, strings). */
+static int ring_record(void *ctx, void *data, size_t len)
+{
+    struct mz_collector *c = ctx;
+    const struct mz_overflow_hdr *h = data;
+    if (len < sizeof(*h) || h->map >= MZ_MAP_COUNT)
+        return 0;
+    const uint8_t *val = (const uint8_t *)data + sizeof(*h);
+    size_t vlen = len - sizeof(*h);
+    if (h->val_size < vlen)
+        vlen = h->val_size;
+    struct col_map *m = &c->maps[h->map];
+    uint64_t key;
+    memcpy(&key, h->key, 8);
+    if (!m->name || vlen < m->val_size) {
+        m->lost_join++; /* cannot happen: a layout mismatch */
+        return 0;
+    }
+    switch (m->kind) {
+    case COL_RECORDS:
+        pend_push(c, m->acc, h->key, m->key_size, val, m->val_size, true);
+        break;
+    case COL_TASKS:
+        if ((c->ring_tasks.n + 1) * 4 > c->ring_tasks.cap * 3) {
+            memset(c->ring_tasks.s, 0, c->ring_tasks.cap * sizeof(*c->ring_tasks.s));
+            c->ring_tasks.n = 0;
+        }
+        task_put(&c->ring_tasks, key, (const struct mz_task_val *)(const void *)val);
+        m->from_ring++;
+        break;
+    case COL_STRINGS:
+        if (m->acc == MZ_MAP_FILES || m->acc == MZ_MAP_FILES_LONG) {
+            struct mz_file_val v;
+            memset(&v, 0, sizeof(v));
+            memcpy(&v, val, vlen < sizeof(v) ? vlen : sizeof(v));
+            strtab_put(&c->ring_paths, key,
+                       path_text(&v, vlen - offsetof(struct mz_file_val, path)));
+        } else {
+            const struct mz_args_val *a = (const void *)val;
+            size_t cap = vlen - offsetof(struct mz_args_val, data);
+            size_t n = a->len < cap ? a->len : cap;
+            strtab_put(&c->ring_argv, key, col_join_args(a->data, n, a->flags & MZ_REC_TRUNCATED));
+        }
+        m->from_ring++;
+        break;
+    default:
+        break;
+    }
+    if (c->pend_n >= RING_PEND_MAX) {
+        c->ring_partial = true;
+        return -ENOSPC; /* this record is taken; the rest waits in the ring */
+    }
+    return 0;
+}
+
+/* Drains the overflow ring into the pending list (up to RING_PEND_MAX). */
+static void ring_drain(struct mz_collector *c)
+{
+    if (c->pend_n >= RING_PEND_MAX)
+        return;
+    c->ring_partial = false;
+    int n = ring_buffer__consume(c->ring);
+    if (n < 0 && n != -ENOSPC)
+        log_debug("collector: overflow ring: %s", strerror(-n));
 }
 
 /* ---- walks ----------------------------------------------------------------------- */
@@ -1012,18 +1363,19 @@ static uint64_t fingerprint(const uint8_t *val, size_t len, size_t off_gen)
     return h;
 }
 
-/* A record delivered in an earlier scan (gen <= s-2) that can never change
- * again may leave the kernel map, so that the LRU's room goes to records not
- * yet seen: execs (immutable) always; links, flows and events once their
- * process has exited (a new record would have another task key). */
-static bool retirable(struct mz_collector *c, const struct col_map *m, const uint8_t *key,
-                      const uint8_t *val)
+/* Whether a record delivered in an earlier scan, and unchanged since, may
+ * leave its map: execs (immutable) always; links, flows and events once
+ * their process has exited (a new record would have another task key), or
+ * when their map is past half full (a later action makes a new record,
+ * delivered in turn). */
+static bool retirable(struct mz_collector *c, const struct col_map *m, const uint8_t *key)
 {
-    (void)val;
     if (m->acc == MZ_MAP_EXECS)
         return true;
-    if (m->acc != MZ_MAP_LINKS && m->acc != MZ_MAP_FLOWS && m->acc != MZ_MAP_EVENTS)
+    if (m->kind != COL_RECORDS)
         return false;
+    if (m->crowded)
+        return true;
     uint64_t tk;
     memcpy(&tk, key, 8);
     const struct mz_task_val *t = task_find(&c->tasks, tk);
@@ -1040,18 +1392,21 @@ static void retire_push(struct col_map *m, const uint8_t *key)
     m->n_retire++;
 }
 
-/* Deletes the retired keys; a key the LRU evicted meanwhile is skipped. */
-static void retire_flush(struct col_map *m)
+/* Takes the retired records out of the map, each with the value it had
+ * when it went: one that changed after the walk read it (gen >= s) is
+ * delivered now, as its last version, rather than lost. */
+static void retire_flush(struct mz_collector *c, struct col_map *m)
 {
-    size_t done = 0;
-    while (done < m->n_retire) {
-        uint32_t n = (uint32_t)(m->n_retire - done);
-        LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        int err = bpf_map_delete_batch(m->fd, m->retire + done * m->key_size, &n, &opts);
-        done += n;
-        m->retired += n;
-        if (err < 0)
-            done++; /* that key was gone: skip it */
+    uint8_t val[VAL_MAX];
+    for (size_t i = 0; i < m->n_retire; i++) {
+        const uint8_t *key = m->retire + i * m->key_size;
+        if (bpf_map_lookup_and_delete_elem(m->fd, key, val) < 0)
+            continue; /* gone already */
+        m->deleted++;
+        uint32_t g;
+        memcpy(&g, val + m->off_gen, 4);
+        if (g >= c->gen && m->kind == COL_RECORDS)
+            pend_push(c, m->acc, key, m->key_size, val, m->val_size, false);
     }
     m->n_retire = 0;
     if (m->cap_retire > 65536) {
@@ -1090,6 +1445,8 @@ static void visit(struct mz_collector *c, struct col_map *m, const uint8_t *key,
         if (!(e && e->first == first && e->counted))
             m->seen_slot[(s - 1) % MZ_GEN_SLOTS]++;
     }
+    if (m->acc == MZ_MAP_TASKS)
+        return; /* joined, not delivered; swept by sweep_tasks */
 
     bool deliver = false;
     uint64_t fp = 0;
@@ -1102,10 +1459,13 @@ static void visit(struct mz_collector *c, struct col_map *m, const uint8_t *key,
         struct ahead_entry *e = ahead_find(&m->prev, k16);
         deliver = !(e && e->first == first && e->fp == fp);
     }
-    if (deliver && m->acc != MZ_MAP_TASKS)
-        pend_push(c, m->acc, key, m->key_size, val, m->val_size);
-    else if (!deliver && g + 1 < s && retirable(c, m, key, val))
+    if (deliver) {
+        pend_push(c, m->acc, key, m->key_size, val, m->val_size, false);
+    } else if (delivery_acked(c, g) && retirable(c, m, key)) {
         retire_push(m, key);
+    } else {
+        refs_add(c, m->acc, k16, val); /* stays: what it refers to stays too */
+    }
 }
 
 static int walk(struct mz_collector *c, struct col_map *m)
@@ -1133,12 +1493,163 @@ static int walk(struct mz_collector *c, struct col_map *m)
             break;
         in_batch = out_batch;
     }
-    retire_flush(m);
+    retire_flush(c, m);
     /* cur becomes prev for the next scan. */
     struct ahead tmp = m->prev;
     m->prev = m->cur;
     m->cur = tmp;
     return 0;
+}
+
+/* ---- sweeps --------------------------------------------------------------------- */
+
+/* Tasks: one that exited a scan ago or more goes once no record held or
+ * pending refers to it, and it is no kept task's ancestor (ancestry joins
+ * through parents). Runs after the record walks, which filled ref_tasks. */
+static void sweep_tasks(struct mz_collector *c)
+{
+    struct col_map *m = &c->maps[MZ_MAP_TASKS];
+    struct task_table *t = &c->tasks;
+    /* Kept: alive, recently changed, or referred to; then their ancestors. */
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct task_slot *e = &t->s[i];
+        if (e->key && (!e->v.exit_ns || !delivery_acked(c, e->v.gen)))
+            keyset_add(&c->ref_tasks, e->key);
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct task_slot *e = &t->s[i];
+        if (!e->key || !keyset_has(&c->ref_tasks, e->key))
+            continue;
+        uint64_t pk = e->v.parent_key;
+        for (int d = 0; d < MZ_ANCESTRY_MAX && pk; d++) {
+            const struct mz_task_val *p = task_find(t, pk);
+            keyset_add(&c->ref_tasks, pk);
+            pk = p ? p->parent_key : 0;
+        }
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct task_slot *e = &t->s[i];
+        if (!e->key)
+            continue;
+        if (keyset_has(&c->ref_tasks, e->key)) {
+            keyset_add(&c->ref_files, e->v.exe_key);
+            keyset_add(&c->ref_args, e->v.args_key);
+            continue;
+        }
+        uint64_t key = e->key;
+        struct mz_task_val v;
+        if (bpf_map_lookup_and_delete_elem(m->fd, &key, &v) < 0)
+            continue;
+        m->deleted++;
+    }
+}
+
+/* Paths and command lines: a record goes when nothing kept or pending
+ * refers to it and no record made since the scan before last found it
+ * (gen, stamped by the kernel whenever a new record refers to it). One a
+ * new record found between the walk and the delete is put back. */
+static void sweep_strings(struct mz_collector *c, struct col_map *m, const struct keyset *refs)
+{
+    uint64_t in_batch = 0, out_batch = 0;
+    bool first = true;
+    uint32_t s = c->gen;
+    uint8_t *val = mz_calloc(1, m->val_size);
+    m->entries = 0;
+    for (;;) {
+        uint32_t n = GC_BATCH;
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        int err = bpf_map_lookup_batch(m->fd, first ? NULL : &in_batch, &out_batch, c->gc_keys,
+                                       c->gc_vals, &n, &opts);
+        if (err < 0)
+            err = -errno;
+        first = false;
+        if (err < 0 && err != -ENOENT) {
+            log_error("collector: reading map %s: %s", m->name, strerror(-err));
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t key;
+            uint32_t g;
+            memcpy(&key, (const uint8_t *)c->gc_keys + (size_t)i * 8, 8);
+            memcpy(&g, (const uint8_t *)c->gc_vals + (size_t)i * m->val_size + m->off_gen, 4);
+            m->entries++;
+            if (keyset_has(refs, key) || g + 2 > s)
+                continue;
+            if (bpf_map_lookup_and_delete_elem(m->fd, &key, val) < 0)
+                continue;
+            memcpy(&g, val + m->off_gen, 4);
+            if (g + 2 > s && bpf_map_update_elem(m->fd, &key, val, BPF_NOEXIST) == 0)
+                continue; /* found again meanwhile: back */
+            m->deleted++;
+            m->entries--;
+        }
+        if (err == -ENOENT)
+            break;
+        in_batch = out_batch;
+    }
+    free(val);
+}
+
+/* ip -> domain: answers older than DOMAIN_TTL_NS go when the map is past
+ * half full (a flow joins its domain within a scan or two of the answer). */
+static void sweep_domains(struct mz_collector *c, struct col_map *m)
+{
+    uint64_t in_batch = 0, out_batch = 0;
+    bool first = true;
+    uint64_t now = mz_boottime_ns();
+    m->entries = 0;
+    for (;;) {
+        uint32_t n = GC_BATCH;
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        int err = bpf_map_lookup_batch(m->fd, first ? NULL : &in_batch, &out_batch, c->gc_keys,
+                                       c->gc_vals, &n, &opts);
+        if (err < 0)
+            err = -errno;
+        first = false;
+        if (err < 0 && err != -ENOENT)
+            break;
+        for (uint32_t i = 0; i < n; i++) {
+            const struct mz_dns_val *v =
+                (const void *)((const uint8_t *)c->gc_vals + (size_t)i * m->val_size);
+            m->entries++;
+            if (v->seen_ns + DOMAIN_TTL_NS > now)
+                continue;
+            if (bpf_map_delete_elem(m->fd, (const uint8_t *)c->gc_keys + (size_t)i * m->key_size) ==
+                0) {
+                m->deleted++;
+                m->entries--;
+            }
+        }
+        if (err == -ENOENT)
+            break;
+        in_batch = out_batch;
+    }
+}
+
+/* Records in map m by the kernel's counts: made there, minus taken out. */
+static uint64_t map_fill(const struct col_map *m)
+{
+    return m->in_map > m->deleted ? m->in_map - m->deleted : 0;
+}
+
+static bool past_half(const struct col_map *m)
+{
+    return m->max_entries && map_fill(m) * 2 > m->max_entries;
+}
+
+static void sweep(struct mz_collector *c)
+{
+    sweep_tasks(c);
+    for (int i = MZ_MAP_FILES; i <= MZ_MAP_ARGS_LONG; i++) {
+        struct col_map *m = &c->maps[i];
+        bool due = map_fill(m) * 4 > m->max_entries || c->gen % STR_GC_EVERY == 0;
+        if (!due)
+            continue;
+        bool files = i == MZ_MAP_FILES || i == MZ_MAP_FILES_LONG;
+        sweep_strings(c, m, files ? &c->ref_files : &c->ref_args);
+    }
+    if (past_half(&c->maps[MZ_MAP_DOMAINS]))
+        sweep_domains(c, &c->maps[MZ_MAP_DOMAINS]);
 }
 
 static int read_counters(struct mz_collector *c, struct mz_counters *sum)
@@ -1152,7 +1663,10 @@ static int read_counters(struct mz_collector *c, struct mz_counters *sum)
         for (int m = 0; m < MZ_MAP_COUNT; m++) {
             for (int g = 0; g < MZ_GEN_SLOTS; g++)
                 sum->created[m][g] += p->created[m][g];
-            sum->failed[m] += p->failed[m];
+            sum->overflowed[m] += p->overflowed[m];
+            sum->lost_full[m] += p->lost_full[m];
+            sum->lost_read[m] += p->lost_read[m];
+            sum->updated[m] += p->updated[m];
         }
         sum->truncated += p->truncated;
         sum->read_errors += p->read_errors;
@@ -1161,42 +1675,105 @@ static int read_counters(struct mz_collector *c, struct mz_counters *sum)
     return 0;
 }
 
-/* Compares the creations of generation s-1 with what was seen of them. */
+/* The kernel's counts into the maps' figures. */
+static void take_counts(struct mz_collector *c, const struct mz_counters *sum)
+{
+    for (int i = 0; i < MZ_MAP_COUNT; i++) {
+        struct col_map *m = &c->maps[i];
+        uint64_t in_map = 0;
+        for (int g = 0; g < MZ_GEN_SLOTS; g++)
+            in_map += sum->created[i][g];
+        m->in_map = in_map;
+        m->overflowed = sum->overflowed[i];
+        m->lost_full = sum->lost_full[i];
+        m->lost_read = sum->lost_read[i];
+        m->updated = sum->updated[i];
+    }
+    c->truncated = sum->truncated;
+    c->read_errors = sum->read_errors;
+}
+
+static uint64_t map_created(const struct col_map *m)
+{
+    return m->in_map + m->overflowed + m->lost_full;
+}
+
+static uint64_t map_lost(const struct col_map *m)
+{
+    return m->lost_full + m->lost_read + m->lost_join;
+}
+
+/* Records delivered: records maps, the creations first seen in a walk and
+ * those delivered from the ring; the others, the records taken out of the
+ * map or drained from the ring (tasks, strings and domains are joined into
+ * observations, not delivered on their own). */
+static uint64_t map_delivered(const struct col_map *m)
+{
+    if (m->kind == COL_RECORDS)
+        return m->seen + m->from_ring;
+    return m->deleted + m->from_ring;
+}
+
+/* The cache.* key that sizes map m. */
+static const char *cache_key(const struct col_map *m)
+{
+    switch (m->acc) {
+    case MZ_MAP_TASKS:
+    case MZ_MAP_EXECS:
+        return "tasks";
+    case MZ_MAP_LINKS:
+        return "file_links";
+    case MZ_MAP_FLOWS:
+    case MZ_MAP_EVENTS:
+        return "flows";
+    case MZ_MAP_FILES:
+    case MZ_MAP_FILES_LONG:
+        return "files";
+    case MZ_MAP_ARGS:
+    case MZ_MAP_ARGS_LONG:
+        return "args";
+    default:
+        return "domains";
+    }
+}
+
+/* Compares the creations of generation s-1 with what was seen of them, and
+ * warns about new losses, naming the map. */
 static void resolve(struct mz_collector *c, const struct mz_counters *sum)
 {
     uint32_t g = c->gen - 1;
     int slot = (int)(g % MZ_GEN_SLOTS);
+    take_counts(c, sum);
+    uint64_t now = mz_monotonic_ns();
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
         struct col_map *m = &c->maps[i];
-        if (!m->name)
-            continue;
-        uint64_t now = sum->created[i][slot];
-        uint64_t created = now - m->created_last[slot];
-        uint64_t seen = m->seen_slot[slot];
-        m->created_last[slot] = now;
-        m->seen_slot[slot] = 0;
-        m->created += created;
-        m->seen += seen;
-        m->failed = sum->failed[i];
-        if (created > seen) {
-            m->evicted_unseen += created - seen;
-            log_warn("collector: map %s: %llu records of generation %u evicted unseen "
-                     "(%llu created, %llu seen); consider a larger cache",
-                     m->name, (unsigned long long)(created - seen), g, (unsigned long long)created,
-                     (unsigned long long)seen);
-        } else if (seen > created) {
-            log_debug("collector: map %s: generation %u seen %llu > created %llu", m->name, g,
-                      (unsigned long long)seen, (unsigned long long)created);
+        if (m->kind <= COL_TASKS) {
+            uint64_t made = sum->created[i][slot];
+            uint64_t created = made - m->created_last[slot];
+            uint64_t seen = m->seen_slot[slot];
+            m->created_last[slot] = made;
+            m->seen_slot[slot] = 0;
+            m->seen += seen;
+            if (created > seen) {
+                m->unaccounted += created - seen;
+                log_warn("collector: map %s: %llu records of generation %u left unseen (%llu "
+                         "created, %llu seen)",
+                         m->name, (unsigned long long)(created - seen), g,
+                         (unsigned long long)created, (unsigned long long)seen);
+            }
+        }
+        uint64_t lost = map_lost(m);
+        if (lost > m->lost_logged && now - m->logged_ns >= LOSS_LOG_NS) {
+            log_warn("collector: map %s: %llu records lost (%llu map and overflow ring full, "
+                     "%llu unreadable, %llu join misses); consider a larger cache.%s or "
+                     "cache.overflow",
+                     m->name, (unsigned long long)(lost - m->lost_logged),
+                     (unsigned long long)m->lost_full, (unsigned long long)m->lost_read,
+                     (unsigned long long)m->lost_join, cache_key(m));
+            m->lost_logged = lost;
+            m->logged_ns = now;
         }
     }
-    c->files_created = sum->created[MZ_MAP_FILES][0] + sum->created[MZ_MAP_FILES][1] +
-                       sum->created[MZ_MAP_FILES][2] + sum->created[MZ_MAP_FILES][3];
-    c->args_created = sum->created[MZ_MAP_ARGS][0] + sum->created[MZ_MAP_ARGS][1] +
-                      sum->created[MZ_MAP_ARGS][2] + sum->created[MZ_MAP_ARGS][3];
-    c->files_failed = sum->failed[MZ_MAP_FILES];
-    c->args_failed = sum->failed[MZ_MAP_ARGS];
-    c->truncated = sum->truncated;
-    c->read_errors = sum->read_errors;
 }
 
 static void publish(struct mz_collector *c)
@@ -1204,6 +1781,7 @@ static void publish(struct mz_collector *c)
     struct col_snapshot s;
     memset(&s, 0, sizeof(s));
     s.scans = c->scans;
+    s.early_scans = c->early_scans;
     s.emitted = c->emitted;
     s.paused = c->paused;
     s.pending = c->pend_n;
@@ -1213,29 +1791,51 @@ static void publish(struct mz_collector *c)
     s.miss_task = c->miss_task;
     s.miss_file = c->miss_file;
     s.miss_args = c->miss_args;
-    s.files_created = c->files_created;
-    s.files_failed = c->files_failed;
-    s.args_created = c->args_created;
-    s.args_failed = c->args_failed;
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
         const struct col_map *m = &c->maps[i];
         if (!m->name)
             continue;
         struct map_stats *ms = &s.maps[s.n_maps++];
         (void)mz_strlcpy(ms->name, m->name, sizeof(ms->name));
-        ms->created = m->created;
-        ms->seen = m->seen;
-        ms->evicted_unseen = m->evicted_unseen;
-        ms->failed = m->failed;
-        ms->entries = m->entries;
+        ms->kind = m->kind;
+        ms->created = map_created(m);
+        ms->updated = m->updated;
+        ms->delivered = map_delivered(m);
+        ms->lost_full = m->lost_full;
+        ms->lost_read = m->lost_read;
+        ms->lost_join = m->lost_join;
+        ms->overflowed = m->overflowed;
+        ms->unaccounted = m->unaccounted;
+        ms->deleted = m->deleted;
+        ms->entries = map_fill(m);
         ms->max_entries = m->max_entries;
-        ms->retired = m->retired;
-        s.evicted_unseen += m->evicted_unseen;
+        s.unaccounted += m->unaccounted;
+        s.lost += map_lost(m);
     }
     col_enrich_stats(c->enrich, &s.enrich);
     pthread_mutex_lock(&c->snap_lock);
     c->snap = s;
     pthread_mutex_unlock(&c->snap_lock);
+}
+
+bool col_due(struct mz_collector *c)
+{
+    ring_drain(c);
+    if (c->pend_n >= RING_DUE)
+        return true;
+    struct mz_counters sum;
+    if (read_counters(c, &sum) < 0)
+        return false;
+    take_counts(c, &sum);
+    for (int i = 0; i < MZ_MAP_COUNT; i++)
+        if (c->maps[i].kind != COL_DOMAINS && past_half(&c->maps[i]))
+            return true;
+    return false;
+}
+
+void col_note_early(struct mz_collector *c)
+{
+    c->early_scans++;
 }
 
 int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
@@ -1251,8 +1851,17 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     uint64_t t0 = mz_monotonic_ns();
     c->boot_to_wall = mz_now_ns() - mz_boottime_ns();
     col_enrich_begin_scan(c->enrich);
+    struct mz_counters sum;
+    if (read_counters(c, &sum) == 0)
+        take_counts(c, &sum);
+    for (int i = 0; i < MZ_MAP_COUNT; i++)
+        c->maps[i].crowded = past_half(&c->maps[i]);
     c->gen++;
     __atomic_store_n(&c->skel->bss->cur_gen, c->gen, __ATOMIC_SEQ_CST);
+    keyset_clear(&c->ref_tasks);
+    keyset_clear(&c->ref_files);
+    keyset_clear(&c->ref_args);
+    ring_drain(c);
 
     /* Tasks first: the other records join through them. */
     memset(c->tasks.s, 0, c->tasks.cap * sizeof(*c->tasks.s));
@@ -1264,7 +1873,7 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
         if (err < 0)
             return err;
     }
-    struct mz_counters sum;
+    sweep(c);
     int err = read_counters(c, &sum);
     if (err < 0) {
         log_error("collector: reading counters: %s", strerror(-err));
@@ -1310,8 +1919,35 @@ uint64_t col_evicted_unseen(const struct mz_collector *c)
 {
     uint64_t n = 0;
     for (int i = 0; i < MZ_MAP_COUNT; i++)
-        n += c->maps[i].evicted_unseen;
+        n += c->maps[i].unaccounted;
     return n;
+}
+
+uint64_t col_lost(const struct mz_collector *c)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < MZ_MAP_COUNT; i++)
+        n += map_lost(&c->maps[i]);
+    return n;
+}
+
+int col_map_counts(const struct mz_collector *c, const char *name, struct col_map_counts *out)
+{
+    for (int i = 0; i < MZ_MAP_COUNT; i++) {
+        const struct col_map *m = &c->maps[i];
+        if (!m->name || strcmp(m->name, name) != 0)
+            continue;
+        out->created = map_created(m);
+        out->updated = m->updated;
+        out->delivered = map_delivered(m);
+        out->lost_full = m->lost_full;
+        out->lost_read = m->lost_read;
+        out->lost_join = m->lost_join;
+        out->overflowed = m->overflowed;
+        out->entries = map_fill(m);
+        return 0;
+    }
+    return -ENOENT;
 }
 
 cJSON *col_stats_json(const struct mz_collector *c)
@@ -1325,12 +1961,18 @@ cJSON *col_stats_json(const struct mz_collector *c)
     if (!o)
         return NULL;
     cJSON_AddNumberToObject(o, "scans", (double)s.scans);
+    /* scans started before the cadence: a map past half full, or records
+     * waiting in the overflow ring */
+    cJSON_AddNumberToObject(o, "early_scans", (double)s.early_scans);
     cJSON_AddNumberToObject(o, "emitted", (double)s.emitted);
     cJSON_AddNumberToObject(o, "pending", (double)s.pending);
     /* scans cut short because the detect queue was full */
     cJSON_AddNumberToObject(o, "paused", (double)s.paused);
     cJSON_AddNumberToObject(o, "last_scan_us", (double)s.last_scan_us);
-    cJSON_AddNumberToObject(o, "evicted_unseen", (double)s.evicted_unseen);
+    /* records lost, every map and reason (per map below) */
+    cJSON_AddNumberToObject(o, "lost", (double)s.lost);
+    /* records that left a map unseen: 0 by construction (no eviction) */
+    cJSON_AddNumberToObject(o, "evicted_unseen", (double)s.unaccounted);
     cJSON_AddNumberToObject(o, "truncated", (double)s.truncated);
     cJSON_AddNumberToObject(o, "read_errors", (double)s.read_errors);
     /* records whose task, path or command line was gone when joined */
@@ -1347,25 +1989,22 @@ cJSON *col_stats_json(const struct mz_collector *c)
         if (!j)
             break;
         cJSON_AddNumberToObject(j, "created", (double)m->created);
-        cJSON_AddNumberToObject(j, "seen", (double)m->seen);
-        cJSON_AddNumberToObject(j, "evicted_unseen", (double)m->evicted_unseen);
-        cJSON_AddNumberToObject(j, "failed", (double)m->failed);
+        /* changes to a record after the scan that last read it */
+        cJSON_AddNumberToObject(j, "updated", (double)m->updated);
+        cJSON_AddNumberToObject(j, "delivered", (double)m->delivered);
+        cJSON *l = cJSON_AddObjectToObject(j, "lost");
+        if (l) {
+            cJSON_AddNumberToObject(l, "full", (double)m->lost_full);
+            cJSON_AddNumberToObject(l, "read_error", (double)m->lost_read);
+            cJSON_AddNumberToObject(l, "join_miss", (double)m->lost_join);
+        }
+        /* taken by the overflow ring when the map was full */
+        cJSON_AddNumberToObject(j, "overflowed", (double)m->overflowed);
+        cJSON_AddNumberToObject(j, "deleted", (double)m->deleted);
         cJSON_AddNumberToObject(j, "entries", (double)m->entries);
         cJSON_AddNumberToObject(j, "max_entries", (double)m->max_entries);
-        /* delivered, final records deleted to leave room for unseen ones */
-        cJSON_AddNumberToObject(j, "retired", (double)m->retired);
-        cJSON_AddNumberToObject(j, "fill",
-                                m->max_entries ? (double)m->entries / (double)m->max_entries : 0);
-    }
-    cJSON *f = maps ? cJSON_AddObjectToObject(maps, "files") : NULL;
-    if (f) {
-        cJSON_AddNumberToObject(f, "created", (double)s.files_created);
-        cJSON_AddNumberToObject(f, "failed", (double)s.files_failed);
-    }
-    cJSON *a = maps ? cJSON_AddObjectToObject(maps, "args") : NULL;
-    if (a) {
-        cJSON_AddNumberToObject(a, "created", (double)s.args_created);
-        cJSON_AddNumberToObject(a, "failed", (double)s.args_failed);
+        double fill = m->max_entries ? (double)m->entries / (double)m->max_entries : 0;
+        cJSON_AddNumberToObject(j, "fill", fill > 1 ? 1 : fill);
     }
     cJSON *e = cJSON_AddObjectToObject(o, "exe_hashes");
     if (e) {

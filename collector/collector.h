@@ -5,13 +5,17 @@
  * their keys into observations (core/event.h), enriches them and hands them
  * to a callback (the daemon pushes them onto the detect queue).
  *
- * Loss is measured: the kernel counts the records it creates per map and per
- * generation, the collector counts the records it has seen, and the
- * difference ("evicted unseen") is logged at the scan that finds it and
- * reported by col_stats_json().
+ * Nothing is evicted unseen: the maps are plain hash maps, the collector
+ * deletes only what it delivered (once the delivery is acknowledged) or
+ * what nothing delivered still needs, and a record a full map cannot take
+ * goes to an overflow ring the collector drains (bpf/README.md). Loss is
+ * counted exactly, per map and reason: the kernel counts what it made and
+ * what neither the map nor the ring could take or what it could not read,
+ * the collector what it delivered and the join misses; a warning naming the
+ * map is logged when loss grows, and col_stats_json() reports them.
  *
- * Threads: col_new, col_scan and col_free are called from one thread (the
- * collector stage). col_stats_json may be called from any thread: it reads a
+ * Threads: col_new, col_scan, col_due and col_free are called from one
+ * thread (the collector stage). col_stats_json may be called from any thread: it reads a
  * snapshot published at the end of each scan.
  *
  * Return convention: 0 or a negative errno; constructors return NULL.
@@ -44,16 +48,44 @@ typedef int (*col_emit_fn)(struct mz_observation *obs, void *ctx);
  * the next call, the kernel keeps aggregating meanwhile); or -errno. */
 int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx) MZ_MUST_CHECK;
 
-/* Counters for `mizan status`: per map created / seen / evicted_unseen /
- * failed, entries and fill level; scans, pending records, emitted
- * observations. A new cJSON object owned by the caller, or NULL on OOM. */
+/* Between scans (every collector.poll): drains the overflow ring into the
+ * pending records and checks the maps' fill. Returns true when a scan
+ * should start now rather than at the cadence: a map past half full, or
+ * enough records waiting. */
+bool col_due(struct mz_collector *c);
+
+/* Counts a scan started early (col_due said so), for col_stats_json. */
+void col_note_early(struct mz_collector *c);
+
+/* Counters for `mizan status`: per map created / updated / delivered / lost
+ * (full, read_error, join_miss) / overflowed / deleted, entries and fill;
+ * scans, pending records, emitted observations. A new cJSON object owned by
+ * the caller, or NULL on OOM. */
 struct cJSON *col_stats_json(const struct mz_collector *c);
+
+/* One map's counts, as of the last scan (col_stats_json's figures). */
+struct col_map_counts {
+    uint64_t created;   /* records made: in the map, in the ring, or lost for lack of room */
+    uint64_t updated;   /* changes after the scan that last read the record */
+    uint64_t delivered; /* records maps: first deliveries; the others: taken out of the kernel */
+    uint64_t lost_full, lost_read, lost_join;
+    uint64_t overflowed; /* went through the overflow ring */
+    uint64_t entries;    /* in the map now */
+};
+
+/* Fills out for the map called name ("links", "files", ...). Returns 0, or
+ * -ENOENT when there is no such map. */
+int col_map_counts(const struct mz_collector *c, const char *name, struct col_map_counts *out);
+
+/* Records lost, over every map and reason. */
+uint64_t col_lost(const struct mz_collector *c);
 
 /* Whether the open path reads the kernel's structures with direct loads
  * (collector.direct_reads auto on a 6.2+ kernel) rather than probe reads. */
 bool col_direct_reads(const struct mz_collector *c);
 
-/* Total records evicted before the collector saw them, over every map. */
+/* Records that left a map before the collector saw them, over every map:
+ * 0 by construction (a check on the generation accounting). */
 uint64_t col_evicted_unseen(const struct mz_collector *c);
 
 /* The id of one of the collector's maps by name ("links", "tasks", ...), or

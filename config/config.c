@@ -69,6 +69,7 @@ static const struct cfg_key k_queues[] = {
 static const struct cfg_key k_collector[] = {
     {"enabled", T_BOOL, OFF(collector.enabled), 0, 0, NULL, NULL},
     {"cadence", T_DURATION, OFF(collector.cadence_ms), 10, 60000, NULL, NULL},
+    {"poll", T_DURATION, OFF(collector.poll_ms), 1, 60000, NULL, NULL},
     {"hash_executables", T_BOOL, OFF(collector.hash_executables), 0, 0, NULL, NULL},
     {"hash_max_bytes", T_SIZE, OFF(collector.hash_max_bytes), 0, 1e12, NULL, NULL},
     {"direct_reads", T_ENUM, OFF(collector.direct_reads), 0, 0, direct_reads_names, NULL},
@@ -83,6 +84,7 @@ static const struct cfg_key k_cache[] = {
     {"flows", T_U32, OFF(cache.flows), 64, 1 << 24, NULL, NULL},
     {"domains", T_U32, OFF(cache.domains), 64, 1 << 24, NULL, NULL},
     {"exe_hashes", T_U32, OFF(cache.exe_hashes), 0, 1 << 24, NULL, NULL},
+    {"overflow", T_SIZE, OFF(cache.overflow), 4096, 1ull << 30, NULL, NULL},
     KEND,
 };
 
@@ -200,6 +202,7 @@ void mz_config_defaults(struct mz_config *c)
 
     c->collector.enabled = true;
     c->collector.cadence_ms = 500;
+    c->collector.poll_ms = 20;
     c->collector.hash_executables = true;
     c->collector.hash_max_bytes = 256ull << 20;
 
@@ -210,6 +213,7 @@ void mz_config_defaults(struct mz_config *c)
     c->cache.flows = 32768;
     c->cache.domains = 16384;
     c->cache.exe_hashes = 4096;
+    c->cache.overflow = 8ull << 20;
 
     c->detect.builtin = true;
     c->detect.reload = true;

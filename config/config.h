@@ -80,6 +80,7 @@ struct mz_config {
     struct {
         bool enabled;
         uint64_t cadence_ms;   /* scan period */
+        uint64_t poll_ms;      /* overflow drain and fill check period (early scans) */
         bool hash_executables; /* SHA-256 of exes (cached by dev/inode/mtime/size) */
         uint64_t hash_max_bytes;
         enum mz_direct_reads direct_reads; /* how BPF reads kernel structures */
@@ -93,6 +94,7 @@ struct mz_config {
         uint32_t flows;      /* (task, flow) records */
         uint32_t domains;    /* ip -> domain */
         uint32_t exe_hashes; /* userland SHA-256 cache */
+        uint64_t overflow;   /* bytes of the kernel's overflow ring */
     } cache;
 
     struct {

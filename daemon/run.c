@@ -84,13 +84,34 @@ static void *collector_main(void *arg)
             atomic_fetch_add(&r->paused, 1);
         else if (n < 0)
             log_warn("collector: scan failed: %s", strerror(-n));
-        uint32_t seen = mz_waiter_prepare(&r->col_waiter);
-        if (mz_stage_should_stop()) {
-            mz_waiter_cancel(&r->col_waiter);
-            break;
+        /* Until the cadence, in slices of collector.poll: drain the overflow
+         * ring and scan early when a map is past half full. */
+        uint64_t due = mz_monotonic_ns() + r->cfg->collector.cadence_ms * 1000000ull;
+        bool stop = false;
+        for (;;) {
+            uint64_t now = mz_monotonic_ns();
+            if (now >= due)
+                break;
+            uint64_t left_ms = (due - now + 999999) / 1000000;
+            uint64_t slice =
+                r->cfg->collector.poll_ms < left_ms ? r->cfg->collector.poll_ms : left_ms;
+            uint32_t seen = mz_waiter_prepare(&r->col_waiter);
+            if (mz_stage_should_stop()) {
+                mz_waiter_cancel(&r->col_waiter);
+                stop = true;
+                break;
+            }
+            mz_waiter_wait(&r->col_waiter, seen, (unsigned)slice);
+            if (mz_stage_should_stop()) {
+                stop = true;
+                break;
+            }
+            if (col_due(r->col)) {
+                col_note_early(r->col);
+                break;
+            }
         }
-        mz_waiter_wait(&r->col_waiter, seen, (unsigned)r->cfg->collector.cadence_ms);
-        if (mz_stage_should_stop())
+        if (stop)
             break;
     }
     r->final_scan = true;
@@ -347,6 +368,32 @@ out:;
     return status;
 }
 
+/* Before the JSON, one line per map that lost records (on stderr, not with
+ * --raw): which map, how many, why. */
+static void print_losses(const cJSON *j, bool raw)
+{
+    const cJSON *col = cJSON_GetObjectItemCaseSensitive(j, "collector");
+    const cJSON *maps = cJSON_GetObjectItemCaseSensitive(col, "maps");
+    const cJSON *m;
+    if (raw || !maps)
+        return;
+    cJSON_ArrayForEach(m, maps)
+    {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(m, "lost");
+        double full = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(l, "full"));
+        double rd = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(l, "read_error"));
+        double join = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(l, "join_miss"));
+        double created = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "created"));
+        double sum = (full > 0 ? full : 0) + (rd > 0 ? rd : 0) + (join > 0 ? join : 0);
+        if (sum > 0)
+            fprintf(stderr,
+                    "mizan: WARNING: map %s lost %.0f of %.0f records (%.0f map and overflow "
+                    "full, %.0f unreadable, %.0f join misses)\n",
+                    m->string, sum, created, full > 0 ? full : 0, rd > 0 ? rd : 0,
+                    join > 0 ? join : 0);
+    }
+}
+
 int mz_status(const struct mz_config *cfg, bool raw)
 {
     char *data = NULL;
@@ -376,6 +423,7 @@ int mz_status(const struct mz_config *cfg, bool raw)
     }
     if (!raw)
         fprintf(stderr, "mizan: daemon pid %d is running\n", (int)pid->valuedouble);
+    print_losses(j, raw);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     if (s) {

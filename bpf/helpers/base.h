@@ -19,12 +19,13 @@ static __always_inline void count_created(__u32 map, __u32 gen)
         __sync_fetch_and_add(&c->created[map][gen & (MZ_GEN_SLOTS - 1)], 1);
 }
 
-static __always_inline void count_failed(__u32 map)
-{
-    struct mz_counters *c = ctr();
-    if (c && map < MZ_MAP_COUNT)
-        __sync_fetch_and_add(&c->failed[map], 1);
-}
+/* One of the per-map counters of mz_counters (overflowed, lost_full, ...). */
+#define COUNT_MAP(field, map)                                                                      \
+    do {                                                                                           \
+        struct mz_counters *c_ = ctr();                                                            \
+        if (c_ && (map) < MZ_MAP_COUNT)                                                            \
+            __sync_fetch_and_add(&c_->field[(map)], 1);                                            \
+    } while (0)
 
 static __always_inline void count_truncated(void)
 {
@@ -68,6 +69,50 @@ static __always_inline __u32 gen_now(void)
 static __always_inline struct scratch *scratch_get(__u32 slot)
 {
     return bpf_map_lookup_elem(&scratch_map, &slot);
+}
+
+/* ---- the hand-off of records a full map cannot take ---------------------- */
+
+/* Hands the record (key klen bytes, value vlen bytes: constants at each
+ * call site) to the overflow ring, for the collector to deliver as if it
+ * had read it from map m. Returns 1 when handed off, -1 when the ring was
+ * full too: a loss, counted in lost_full[m]. No wakeup: the collector polls
+ * the ring at a short interval (collector.poll). */
+static __always_inline int overflow_out(__u32 m, const void *key, __u32 klen, const void *val,
+                                        __u32 vlen)
+{
+    __u32 zero = 0;
+    struct mz_overflow_rec *o = bpf_map_lookup_elem(&overflow_buf, &zero);
+    if (!o || klen > sizeof(o->h.key) || vlen > sizeof(o->val)) {
+        COUNT_MAP(lost_full, m);
+        return -1;
+    }
+    o->h.map = m;
+    o->h.val_size = vlen;
+    __builtin_memset(o->h.key, 0, sizeof(o->h.key));
+    bpf_probe_read_kernel(o->h.key, klen, key);
+    bpf_probe_read_kernel(o->val, vlen, val);
+    if (bpf_ringbuf_output(&overflow, o, sizeof(o->h) + vlen, BPF_RB_NO_WAKEUP) < 0) {
+        COUNT_MAP(lost_full, m);
+        return -1;
+    }
+    COUNT_MAP(overflowed, m);
+    return 1;
+}
+
+/* Inserts a new record into map m (mapp). Returns 0 when inserted (the
+ * caller counts it with CREATED or count_created), -17 (EEXIST) when
+ * another CPU made it first, 1 when the map was full and the record went to
+ * the overflow ring, -1 when that failed too (counted lost). */
+static __always_inline int store_new(__u32 m, void *mapp, const void *key, __u32 klen,
+                                     const void *val, __u32 vlen)
+{
+    long err = bpf_map_update_elem(mapp, key, val, BPF_NOEXIST);
+    if (err == 0)
+        return 0;
+    if (err == -17 /* EEXIST */)
+        return -17;
+    return overflow_out(m, key, klen, val, vlen);
 }
 
 #endif

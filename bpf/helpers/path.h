@@ -104,7 +104,9 @@ static __always_inline int read_user_path(__u64 upath, int dfd, struct scratch *
     struct mz_file_val *out = which ? &s->file2 : &s->file;
     long n = bpf_probe_read_user_str(out->path, MZ_BPF_PATH_MAX, (const char *)upath);
     if (n <= 0) {
+        /* every caller records a link on this path: that link is lost */
         count_read_error();
+        COUNT_MAP(lost_read, MZ_MAP_LINKS);
         return -1;
     }
     out->len = n - 1;
@@ -183,16 +185,41 @@ static __always_inline __u64 file_key_of(struct mz_file_val *f)
     return mz_hash_path(f);
 }
 
-static __always_inline void file_store(__u64 key, struct mz_file_val *f)
+/* Stores the path record f under key (files or files_long by length), or
+ * stamps the generation of the one there: a record that refers to it was
+ * just made, so the collector keeps it (see mz_file_val). Returns 0 (in the
+ * map), 1 (handed to the overflow ring: the record referring to it must go
+ * there too, so that the collector has the path when it delivers it), -1
+ * (lost, counted). */
+static __always_inline int file_store(__u64 key, struct mz_file_val *f)
 {
-    void *m = f->len < MZ_BPF_PATH_SMALL ? (void *)&files : (void *)&files_long;
-    if (bpf_map_lookup_elem(m, &key))
-        return;
-    long err = bpf_map_update_elem(m, &key, f, BPF_NOEXIST);
-    if (err == 0)
-        count_created(MZ_MAP_FILES, gen_now());
-    else if (err != -17 /* EEXIST */)
-        count_failed(MZ_MAP_FILES);
+    __u32 g = gen_now();
+    if (f->len < MZ_BPF_PATH_SMALL) {
+        struct mz_file_small *e = bpf_map_lookup_elem(&files, &key);
+        if (e) {
+            if (e->gen != g)
+                e->gen = g;
+            return 0;
+        }
+        f->gen = g;
+        f->pad0 = 0;
+        int r = store_new(MZ_MAP_FILES, &files, &key, sizeof(key), f, sizeof(struct mz_file_small));
+        if (r == 0)
+            count_created(MZ_MAP_FILES, g);
+        return r == -17 ? 0 : r;
+    }
+    struct mz_file_val *e = bpf_map_lookup_elem(&files_long, &key);
+    if (e) {
+        if (e->gen != g)
+            e->gen = g;
+        return 0;
+    }
+    f->gen = g;
+    f->pad0 = 0;
+    int r = store_new(MZ_MAP_FILES_LONG, &files_long, &key, sizeof(key), f, sizeof(*f));
+    if (r == 0)
+        count_created(MZ_MAP_FILES_LONG, g);
+    return r == -17 ? 0 : r;
 }
 
 #endif

@@ -26,25 +26,33 @@
     } while (0)
 #define REC_LAST_PRECISE(r) ((r)->last_ns = bpf_ktime_get_boot_ns())
 
-/* THE in-place update of a record already in its map (link, flow, event):
+/* THE in-place update of a record already in map m (link, flow, event):
  * one more action, the last time (stamp: REC_LAST_*), the action bits when
  * new ones (acts 0: none, the event's action is in its key), and the
- * generation last, after the data (see CREATED). */
-#define REC_UPDATE(r, acts, stamp)                                                                 \
+ * generation last, after the data (see CREATED). Moving the record into a
+ * new generation is a change after the scan that last read it: counted in
+ * updated[m]. */
+#define REC_UPDATE(m, r, acts, stamp)                                                              \
     do {                                                                                           \
         __sync_fetch_and_add(&(r)->count, 1);                                                      \
         stamp(r);                                                                                  \
         if ((acts) && ((r)->actions & (acts)) != (acts))                                           \
             __sync_fetch_and_or(&(r)->actions, (acts));                                            \
-        (r)->gen = gen_now();                                                                      \
+        __u32 g_ = gen_now();                                                                      \
+        if ((r)->gen != g_) {                                                                      \
+            (r)->gen = g_;                                                                         \
+            COUNT_MAP(updated, m);                                                                 \
+        }                                                                                          \
     } while (0)
 
 /* Inserts a new link k (made under generation gen) from the scratch; when
  * another CPU created it meanwhile, counts this action there instead. The
- * caller has stored its file records and made sure of its task. */
+ * caller has stored its file records and made sure of its task; ring: one
+ * of those file records went to the overflow ring, so the link goes there
+ * too, behind it. */
 static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k, __u32 actions,
                                        __u64 key2, __u64 file_key, __u32 epoch, __u32 gen,
-                                       __u64 ino, __u32 dev)
+                                       bool ring, __u64 ino, __u32 dev)
 {
     __u64 now = bpf_ktime_get_boot_ns();
     __u64 jnow = bpf_jiffies64();
@@ -64,15 +72,17 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
     v->ino = ino;
     v->dev = dev;
     v->pad1 = 0;
-    long err = bpf_map_update_elem(&links, k, v, BPF_NOEXIST);
-    if (err == 0) {
+    if (ring) {
+        overflow_out(MZ_MAP_LINKS, k, sizeof(*k), v, sizeof(*v));
+        return 0;
+    }
+    int r = store_new(MZ_MAP_LINKS, &links, k, sizeof(*k), v, sizeof(*v));
+    if (r == 0) {
         CREATED(MZ_MAP_LINKS, &links, k, struct mz_link_val, gen);
-    } else if (err == -17) {
+    } else if (r == -17) {
         struct mz_link_val *l = bpf_map_lookup_elem(&links, k);
         if (l)
-            REC_UPDATE(l, actions, REC_LAST_BOTH);
-    } else {
-        count_failed(MZ_MAP_LINKS);
+            REC_UPDATE(MZ_MAP_LINKS, l, actions, REC_LAST_BOTH);
     }
     return 0;
 }
@@ -101,17 +111,17 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
             file_store(key2, &s->file2);
             l->path2_key = key2;
         }
-        REC_UPDATE(l, actions, REC_LAST_FAST);
+        REC_UPDATE(MZ_MAP_LINKS, l, actions, REC_LAST_FAST);
         return 0;
     }
 
     /* Cold path: the file, the second path, the task, then the link. */
-    file_store(k.obj_key, f);
-    if (two)
-        file_store(key2, &s->file2);
+    bool ring = file_store(k.obj_key, f) == 1;
+    if (two && file_store(key2, &s->file2) == 1)
+        ring = true;
     mz_task_ensure(k.task_key, s);
 
-    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen, ino, dev);
+    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen, ring, ino, dev);
 }
 
 /* A privilege or tamper event charged to the current task; with detail, the
@@ -128,7 +138,7 @@ __noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 det
 
     struct mz_event_val *e = bpf_map_lookup_elem(&events, &k);
     if (e) {
-        REC_UPDATE(e, 0, REC_LAST_PRECISE);
+        REC_UPDATE(MZ_MAP_EVENTS, e, 0, REC_LAST_PRECISE);
         return 0;
     }
     __u64 now = bpf_ktime_get_boot_ns();
@@ -147,11 +157,8 @@ __noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 det
     v->detail[0] = 0;
     if (detail)
         bpf_probe_read_kernel_str(v->detail, MZ_BPF_DETAIL, s->rel);
-    long err = bpf_map_update_elem(&events, &k, v, BPF_NOEXIST);
-    if (err == 0)
+    if (store_new(MZ_MAP_EVENTS, &events, &k, sizeof(k), v, sizeof(*v)) == 0)
         CREATED(MZ_MAP_EVENTS, &events, &k, struct mz_event_val, gen);
-    else if (err != -17)
-        count_failed(MZ_MAP_EVENTS);
     return 0;
 }
 
@@ -244,7 +251,7 @@ __noinline int mz_record_flow(__u64 skp_arg, __u32 actions, __u32 direction, __u
 
     struct mz_flow_val *f = bpf_map_lookup_elem(&flows, &k);
     if (f) {
-        REC_UPDATE(f, actions, REC_LAST_PRECISE);
+        REC_UPDATE(MZ_MAP_FLOWS, f, actions, REC_LAST_PRECISE);
         return 0;
     }
     __u64 now = bpf_ktime_get_boot_ns();
@@ -259,11 +266,8 @@ __noinline int mz_record_flow(__u64 skp_arg, __u32 actions, __u32 direction, __u
     v->direction = direction;
     v->pad0 = 0;
     v->pad1 = 0;
-    long err = bpf_map_update_elem(&flows, &k, v, BPF_NOEXIST);
-    if (err == 0)
+    if (store_new(MZ_MAP_FLOWS, &flows, &k, sizeof(k), v, sizeof(*v)) == 0)
         CREATED(MZ_MAP_FLOWS, &flows, &k, struct mz_flow_val, gen);
-    else if (err != -17)
-        count_failed(MZ_MAP_FLOWS);
     return 0;
 }
 

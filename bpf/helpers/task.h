@@ -57,11 +57,13 @@ static __always_inline __u64 task_key_cached(struct scratch *s, struct task_stru
 }
 
 /* Reads the current process's command line into s->args and stores the
- * args record. Returns its key, 0 when unreadable. */
+ * args record. Returns its key, 0 when unreadable; s->args_ring is 1 when
+ * the record went to the overflow ring (see file_store). */
 __noinline __u64 mz_args_store(struct scratch *s)
 {
     if (!s)
         return 0;
+    s->args_ring = 0;
     struct task_struct *t = bpf_get_current_task_btf();
     struct mm_struct *mm = BPF_CORE_READ(t, mm);
     if (!mm)
@@ -80,18 +82,41 @@ __noinline __u64 mz_args_store(struct scratch *s)
     __u32 n = len & ARGS_MASK;
     if (!n || bpf_probe_read_user(s->args.data, n, (void *)start) < 0) {
         count_read_error();
+        COUNT_MAP(lost_read, MZ_MAP_ARGS);
         return 0;
     }
     s->args.len = n;
     __u64 key = mz_hash_args(&s->args);
-    void *m = n <= MZ_BPF_ARGS_SMALL ? (void *)&args : (void *)&args_long;
-    if (!bpf_map_lookup_elem(m, &key)) {
-        long err = bpf_map_update_elem(m, &key, &s->args, BPF_NOEXIST);
-        if (err == 0)
-            count_created(MZ_MAP_ARGS, gen_now());
-        else if (err != -17)
-            count_failed(MZ_MAP_ARGS);
+    __u32 g = gen_now();
+    int r;
+    if (n <= MZ_BPF_ARGS_SMALL) {
+        struct mz_args_small *e = bpf_map_lookup_elem(&args, &key);
+        if (e) {
+            if (e->gen != g)
+                e->gen = g;
+            return key;
+        }
+        s->args.gen = g;
+        s->args.pad0 = 0;
+        r = store_new(MZ_MAP_ARGS, &args, &key, sizeof(key), &s->args,
+                      sizeof(struct mz_args_small));
+        if (r == 0)
+            count_created(MZ_MAP_ARGS, g);
+    } else {
+        struct mz_args_val *e = bpf_map_lookup_elem(&args_long, &key);
+        if (e) {
+            if (e->gen != g)
+                e->gen = g;
+            return key;
+        }
+        s->args.gen = g;
+        s->args.pad0 = 0;
+        r = store_new(MZ_MAP_ARGS_LONG, &args_long, &key, sizeof(key), &s->args,
+                      sizeof(struct mz_args_val));
+        if (r == 0)
+            count_created(MZ_MAP_ARGS_LONG, g);
     }
+    s->args_ring = r == 1;
     return key;
 }
 
@@ -139,14 +164,14 @@ static __always_inline void task_fill(struct task_struct *t, struct mz_task_val 
     BPF_CORE_READ_STR_INTO(&v->comm, t, comm);
 }
 
-static __always_inline long task_insert(__u64 key, struct mz_task_val *v)
+/* Inserts a new task record (or hands it to the overflow ring): see
+ * store_new. */
+static __always_inline int task_insert(__u64 key, struct mz_task_val *v)
 {
-    long err = bpf_map_update_elem(&tasks, &key, v, BPF_NOEXIST);
-    if (err == 0)
+    int r = store_new(MZ_MAP_TASKS, &tasks, &key, sizeof(key), v, sizeof(*v));
+    if (r == 0)
         CREATED(MZ_MAP_TASKS, &tasks, &key, struct mz_task_val, v->created_gen);
-    else if (err != -17)
-        count_failed(MZ_MAP_TASKS);
-    return err;
+    return r;
 }
 
 /* Makes sure the current process image has a task record (created lazily,

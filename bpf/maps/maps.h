@@ -7,15 +7,21 @@
 #ifndef MIZAN_BPF_MAPS_MAPS_H
 #define MIZAN_BPF_MAPS_MAPS_H
 
+/* Every map an observation or an alert needs is a plain hash map, never an
+ * LRU: nothing leaves it but what the collector deletes (what it delivered,
+ * what can no longer change). A record a full map cannot take goes to the
+ * overflow ring below; only a failed hand-off is a loss, and it is counted
+ * (mz_counters). socks, an index of the programs' own, stays an LRU. */
+
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, __u64);
     __type(value, struct mz_task_val);
 } tasks SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, struct mz_exec_key);
     __type(value, struct mz_exec_val);
@@ -25,56 +31,56 @@ struct {
  * are short, so the "small" maps hold a record cut to MZ_BPF_*_SMALL bytes
  * (same layout, shorter value) and only long ones take a full record. */
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, __u64);
     __type(value, struct mz_file_small);
 } files SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 2048);
     __type(key, __u64);
     __type(value, struct mz_file_val);
 } files_long SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 4096);
     __type(key, __u64);
     __type(value, struct mz_args_small);
 } args SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1024);
     __type(key, __u64);
     __type(value, struct mz_args_val);
 } args_long SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 65536);
     __type(key, struct mz_link_key);
     __type(value, struct mz_link_val);
 } links SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, struct mz_link_key);
     __type(value, struct mz_flow_val);
 } flows SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 4096);
     __type(key, struct mz_link_key);
     __type(value, struct mz_event_val);
 } events SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, struct mz_ip_key);
     __type(value, struct mz_dns_val);
@@ -98,6 +104,22 @@ struct {
     __type(key, __u32);
     __type(value, struct mz_counters);
 } counters SEC(".maps");
+
+/* Records their full map could not take (struct mz_overflow_hdr + value),
+ * drained by the collector between scans. Sized by the collector
+ * (collector.overflow). */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 20);
+} overflow SEC(".maps");
+
+/* Where an overflow record is put together (process context only). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct mz_overflow_rec);
+} overflow_buf SEC(".maps");
 
 #define WALK_BUF   1024 /* path walk buffer: PATH_MAX + the longest name */
 #define WALK_DEPTH 40   /* path components and mount crossings */
@@ -136,7 +158,7 @@ struct scratch {
      * from map memory are unknown to the verifier, which keeps the walk loop
      * from being explored once per possible position. */
     __u32 pos;
-    __u32 pad0;
+    __u32 args_ring; /* mz_args_store: the args record went to the overflow ring */
 };
 
 /* Slot 0: process context; slot 1: programs that may run in softirq. */

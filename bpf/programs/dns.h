@@ -11,6 +11,19 @@ static __always_inline __u32 be16_at(const __u8 *b, __u32 p)
     return ((__u32)b[p & DNS_MASK] << 8) | b[(p + 1) & DNS_MASK];
 }
 
+/* Records d->key -> d->val: a new address is counted created, a full map
+ * counts the answer lost (a flow to that address then has no domain). */
+static __always_inline void dns_store(struct dns_scratch *d)
+{
+    long err = bpf_map_update_elem(&domains, &d->key, &d->val, BPF_NOEXIST);
+    if (err == 0)
+        count_created(MZ_MAP_DOMAINS, gen_now());
+    else if (err == -17 /* EEXIST */)
+        bpf_map_update_elem(&domains, &d->key, &d->val, BPF_EXIST);
+    else
+        COUNT_MAP(lost_full, MZ_MAP_DOMAINS);
+}
+
 /* Skips a (possibly compressed) name at d->pos. Returns 0 or -1. A global
  * function: verified once, not once per answer. */
 __noinline int mz_dns_skip_name(struct dns_scratch *d, __u32 len)
@@ -86,11 +99,11 @@ __noinline int mz_dns_parse(struct dns_scratch *d, __u32 len)
         if (type == 1 && rdlen == 4) {
             d->key.family = 2;
             __builtin_memcpy(d->key.addr, &b[p & DNS_MASK], 4);
-            bpf_map_update_elem(&domains, &d->key, &d->val, BPF_ANY);
+            dns_store(d);
         } else if (type == 28 && rdlen == 16) {
             d->key.family = 10;
             __builtin_memcpy(d->key.addr, &b[p & DNS_MASK], 16);
-            bpf_map_update_elem(&domains, &d->key, &d->val, BPF_ANY);
+            dns_store(d);
         }
         d->pos = p + rdlen;
     }

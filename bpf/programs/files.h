@@ -123,15 +123,15 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
             return mz_record_link(s, actions, 0);
         }
         l->epoch = epoch;
-        REC_UPDATE(l, actions, REC_LAST_BOTH);
+        REC_UPDATE(MZ_MAP_LINKS, l, actions, REC_LAST_BOTH);
         return 0;
     }
 
     __u64 ino = s->file_ino;
     __u32 dev = s->file_dev;
-    file_store(pkey, &s->file);
+    bool ring = file_store(pkey, &s->file) == 1;
     mz_task_ensure(task_key, s);
-    return link_insert(s, &k, actions, 0, pkey, epoch, gen, ino, dev);
+    return link_insert(s, &k, actions, 0, pkey, epoch, gen, ring, ino, dev);
 }
 
 /* Every successful open: the in-place update of the (task, identity) link
@@ -153,7 +153,7 @@ static __always_inline int open_common(struct task_struct *t, long ret, __u64 up
     struct mz_link_val *l = bpf_map_lookup_elem(&links, &k);
     if (!l || l->epoch != *(volatile __u32 *)&path_epoch)
         return mz_open_slow(s, k.task_key, k.obj_key, actions, upath);
-    REC_UPDATE(l, actions, REC_LAST_FAST);
+    REC_UPDATE(MZ_MAP_LINKS, l, actions, REC_LAST_FAST);
     return 0;
 }
 

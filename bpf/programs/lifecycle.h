@@ -56,12 +56,17 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     } else if (path_of_file(BPF_CORE_READ(bprm, file), s, 0) < 0) {
         s->file.len = 0;
     }
+    /* ring: a string record went to the overflow ring, so the exec record
+     * goes there too, behind it (see file_store). */
+    bool ring = false;
     __u64 exe_key = 0;
     if (s->file.len) {
         exe_key = file_key_of(&s->file);
-        file_store(exe_key, &s->file);
+        ring = file_store(exe_key, &s->file) == 1;
     }
     __u64 args_key = mz_args_store(s);
+    if (s->args_ring)
+        ring = true;
 
     /* The working directory, for the command line's relative paths. */
     __u64 cwd_key = 0;
@@ -69,7 +74,8 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     struct vfsmount *pwdmnt = BPF_CORE_READ(t, fs, pwd.mnt);
     if (mz_walk_path((__u64)pwd, (__u64)pwdmnt, s, 1) == 0) {
         cwd_key = file_key_of(&s->file2);
-        file_store(cwd_key, &s->file2);
+        if (file_store(cwd_key, &s->file2) == 1)
+            ring = true;
     }
 
     /* The image this exec replaced keeps its record, closed: what it did is
@@ -128,11 +134,10 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     e->created_gen = gen;
     e->flags = s->file.flags & MZ_REC_TRUNCATED;
     BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
-    long err = bpf_map_update_elem(&execs, &ek, e, BPF_NOEXIST);
-    if (err == 0)
+    if (ring)
+        overflow_out(MZ_MAP_EXECS, &ek, sizeof(ek), e, sizeof(*e));
+    else if (store_new(MZ_MAP_EXECS, &execs, &ek, sizeof(ek), e, sizeof(*e)) == 0)
         CREATED(MZ_MAP_EXECS, &execs, &ek, struct mz_exec_val, gen);
-    else
-        count_failed(MZ_MAP_EXECS);
 
     /* The exec is also a file action on the executable. */
     if (exe_key)

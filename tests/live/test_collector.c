@@ -177,6 +177,13 @@ static uint32_t file_actions(int pid, const char *path, const char **path2)
 
 /* ---- setup ------------------------------------------------------------------ */
 
+/* MIZAN_TEST_LOSS=1: the run with undersized maps (test_loss_counters only). */
+static bool loss_run(void)
+{
+    const char *v = getenv("MIZAN_TEST_LOSS");
+    return v && strcmp(v, "1") == 0;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -199,6 +206,12 @@ static int group_setup(void **state)
     const char *dr = getenv("MIZAN_TEST_DIRECT_READS");
     if (dr && strcmp(dr, "off") == 0)
         H.cfg.collector.direct_reads = MZ_DIRECT_OFF;
+    if (loss_run()) {
+        /* undersized on purpose: the loss counters must move */
+        H.cfg.cache.file_links = 64;
+        H.cfg.cache.files = 64;
+        H.cfg.cache.overflow = 4096;
+    }
     double t0 = now_s();
     H.c = col_new(&H.cfg);
     if (!H.c)
@@ -857,7 +870,13 @@ static void test_stats_json(void **state)
     cJSON *links = cJSON_GetObjectItem(maps, "links");
     assert_non_null(links);
     assert_true(cJSON_GetObjectItem(links, "created")->valuedouble >= 4000);
-    assert_true(cJSON_GetObjectItem(links, "seen")->valuedouble >= 4000);
+    assert_true(cJSON_GetObjectItem(links, "delivered")->valuedouble >= 4000);
+    cJSON *lost = cJSON_GetObjectItem(links, "lost");
+    assert_non_null(lost);
+    assert_non_null(cJSON_GetObjectItem(lost, "full"));
+    assert_non_null(cJSON_GetObjectItem(lost, "join_miss"));
+    assert_non_null(cJSON_GetObjectItem(maps, "files_long"));
+    assert_non_null(cJSON_GetObjectItem(maps, "domains"));
     assert_true(cJSON_GetObjectItem(links, "max_entries")->valuedouble == H.cfg.cache.file_links);
     assert_true(cJSON_GetObjectItem(j, "scans")->valuedouble > 10);
     assert_int_equal((int)cJSON_GetObjectItem(j, "evicted_unseen")->valuedouble, 0);
@@ -865,6 +884,91 @@ static void test_stats_json(void **state)
     fprintf(stderr, "stats: %s\n", txt);
     free(txt);
     cJSON_Delete(j);
+}
+
+/* Maps undersized on purpose (links and files 64 entries, a 4 KiB overflow
+ * ring), N distinct opens by one process as fast as it can, scans at the
+ * cadence: records are lost, and every one of the workload's N links is
+ * either delivered or counted lost; per map, created = delivered + lost
+ * (+ what is still in the map, for the joined maps). */
+static void test_loss_counters(void **state)
+{
+    (void)state;
+    clear_obs();
+    enum { N = 3000 };
+    char dir[512], path[600];
+    snprintf(dir, sizeof(dir), "%s/loss", H.tmp);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/f%04d", dir, i);
+        int fd = open(path, O_CREAT | O_WRONLY, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    scan_once();
+    scan_once();
+    clear_obs();
+    struct col_map_counts l0, f0, l1, f1;
+    assert_int_equal(col_map_counts(H.c, "links", &l0), 0);
+    assert_int_equal(col_map_counts(H.c, "files", &f0), 0);
+    char nf[16];
+    snprintf(nf, sizeof(nf), "%d", N);
+    const char *args[] = {"loop", dir, nf, "1", NULL};
+    pid_t pid = spawn(args, NULL);
+    int st;
+    double end = now_s() + 60.0;
+    while (waitpid(pid, &st, WNOHANG) != pid && now_s() < end) {
+        scan_once();
+        usleep((useconds_t)H.cfg.collector.cadence_ms * 1000);
+    }
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    for (int i = 0; i < 4; i++)
+        scan_once();
+    assert_int_equal(col_map_counts(H.c, "links", &l1), 0);
+    assert_int_equal(col_map_counts(H.c, "files", &f1), 0);
+
+    /* The workload's links delivered: its opens under dir, and any of its
+     * links whose path was lost (counted on files, not here). */
+    size_t ours = 0, no_path = 0, dlen = strlen(dir);
+    for (size_t i = 0; i < H.n; i++) {
+        const struct mz_observation *o = H.obs[i];
+        if (o->kind != MZ_OBS_FILE || o->proc.pid != pid)
+            continue;
+        if (!o->file.path)
+            no_path++;
+        else if (strncmp(o->file.path, dir, dlen) == 0 && atoi_free_index(o->file.path + dlen) >= 0)
+            ours++;
+    }
+    uint64_t created = l1.created - l0.created, delivered = l1.delivered - l0.delivered;
+    uint64_t lost =
+        (l1.lost_full + l1.lost_read + l1.lost_join) - (l0.lost_full + l0.lost_read + l0.lost_join);
+    uint64_t fcreated = f1.created - f0.created, fdelivered = f1.delivered - f0.delivered;
+    uint64_t flost = (f1.lost_full + f1.lost_read) - (f0.lost_full + f0.lost_read);
+    fprintf(stderr,
+            "loss: links created %llu delivered %llu lost %llu (overflowed %llu); workload %zu "
+            "of %d delivered with their path, %zu without; files created %llu delivered %llu "
+            "lost %llu (join misses %llu) entries %llu\n",
+            (unsigned long long)created, (unsigned long long)delivered, (unsigned long long)lost,
+            (unsigned long long)(l1.overflowed - l0.overflowed), ours, N, no_path,
+            (unsigned long long)fcreated, (unsigned long long)fdelivered, (unsigned long long)flost,
+            (unsigned long long)(f1.lost_join - f0.lost_join), (unsigned long long)f1.entries);
+    /* the counters moved */
+    assert_true(lost > 0);
+    assert_true(flost > 0);
+    assert_true(l1.overflowed > l0.overflowed);
+    /* the truth: N records of the workload were made; each was delivered or
+     * counted lost (other processes' records may add to both sides) */
+    assert_true(created >= N);
+    assert_true(ours <= N);
+    assert_true(ours + no_path + lost >= N);
+    /* per map: created = delivered + lost; links are caught up after the
+     * last scans (a few records of other processes may be in flight) */
+    assert_true(created >= delivered + lost);
+    assert_true(created - delivered - lost <= 64);
+    /* files: created = delivered (taken out of the kernel) + lost + in the map */
+    assert_true(f1.created == f1.delivered + f1.lost_full + f1.lost_read + f1.entries);
+    assert_true(fcreated >= N);
+    clear_obs();
 }
 
 int main(void)
@@ -876,6 +980,10 @@ int main(void)
     if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
         printf("SKIP: test_collector needs a kernel with BTF\n");
         return 77;
+    }
+    if (loss_run()) {
+        const struct CMUnitTest loss[] = {cmocka_unit_test(test_loss_counters)};
+        return cmocka_run_group_tests(loss, group_setup, group_teardown);
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_to_first_scan),

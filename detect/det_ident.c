@@ -66,7 +66,8 @@ static void restat(struct det_ident *t)
             continue;
         t->e[t->n++] = (struct ident_entry){(uint64_t)st.st_ino, (uint64_t)st.st_dev, t->paths[i]};
     }
-    qsort(t->e, t->n, sizeof(*t->e), cmp_entry);
+    if (t->n > 1)
+        qsort(t->e, t->n, sizeof(*t->e), cmp_entry);
     t->stated = true;
 }
 

@@ -633,6 +633,8 @@ static void prep_init(void)
 
 static inline void ident_mem(struct ident *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (n > sizeof(b->data) - b->len) {
         b->over = true;
         return;

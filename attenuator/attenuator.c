@@ -589,7 +589,7 @@ fail:
 /* The cache keys and the shape scan are a function of the detection's stable
  * fields alone (and of the chain: its prompt, model, mode and args_max). The
  * same alerts come back again and again, so each submitting thread keeps its
- * last results in a direct-mapped memo keyed by those fields' bytes: a
+ * last results in a two-way set-associative memo keyed by those fields' bytes: a
  * repeat costs one serialization, a hash and a compare instead of the
  * redaction copies, the shape pass and three SHA-256 digests. */
 struct prep {
@@ -597,10 +597,12 @@ struct prep {
     struct att_shape_scan sc;
 };
 
-#define PREP_SLOTS     1024
+#define PREP_SETS      2048 /* two ways each: 4096 detections a thread */
+#define PREP_SLOTS     (2 * PREP_SETS)
 #define PREP_IDENT_CAP (64 * 1024) /* larger detections are not memoized */
 struct prep_slot {
     uint64_t chain;
+    uint64_t used; /* the memo's tick at the last hit: the older way is replaced */
     size_t len;
     char *ident;
     struct prep p;
@@ -612,6 +614,7 @@ struct ident {
 };
 struct prep_memo {
     struct ident ident; /* scratch, reused */
+    uint64_t tick;
     struct prep_slot slots[PREP_SLOTS];
 };
 static pthread_key_t prep_key;
@@ -762,11 +765,17 @@ static int prep_get(struct att_chain *c, const struct mz_detection *det, struct 
         return prep_compute(c, det, out);
     const char *s = m->ident.data;
     size_t n = m->ident.len;
-    struct prep_slot *e = &m->slots[ident_hash(s, n, c->id) % PREP_SLOTS];
-    if (e->ident && e->chain == c->id && e->len == n && memcmp(e->ident, s, n) == 0) {
-        *out = e->p;
-        return 0;
+    struct prep_slot *set = &m->slots[2 * (ident_hash(s, n, c->id) % PREP_SETS)], *e;
+    m->tick++;
+    for (int w = 0; w < 2; w++) {
+        e = &set[w];
+        if (e->ident && e->chain == c->id && e->len == n && memcmp(e->ident, s, n) == 0) {
+            e->used = m->tick;
+            *out = e->p;
+            return 0;
+        }
     }
+    e = set[0].used <= set[1].used ? &set[0] : &set[1];
     int r = prep_compute(c, det, out);
     if (r)
         return r;
@@ -775,6 +784,7 @@ static int prep_get(struct att_chain *c, const struct mz_detection *det, struct 
     memcpy(e->ident, s, n);
     e->len = n;
     e->chain = c->id;
+    e->used = m->tick;
     e->p = *out;
     return 0;
 }

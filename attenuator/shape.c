@@ -1020,7 +1020,7 @@ static int field_compute(enum kind k, const char *s, size_t n, struct mz_buf *ou
     return rc;
 }
 
-#define MEMO_SLOTS 512
+#define MEMO_SLOTS 2048
 #define MEMO_MAX   1024
 struct memo_slot {
     enum kind kind;

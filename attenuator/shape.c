@@ -14,6 +14,7 @@
  */
 #include "attenuator/shape.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -1152,6 +1153,16 @@ static void walk_field(struct walker *w, const char *name, enum kind k, const ch
     dig_field(w, name, e->shape);
 }
 
+/* The peer's address when it is one (an address is not free text; anything
+ * else in the field is dropped), else "". */
+static const char *peer_ip(const struct mz_flow *f)
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, f->remote_addr, a) == 1 || inet_pton(AF_INET6, f->remote_addr, a) == 1)
+        return f->remote_addr;
+    return "";
+}
+
 /* comm: the kernel's copy of the program name, "=exe" when it is the start
  * of the executable's base name. */
 static void comm_of(const struct mz_process *p, char comm[17], bool *is_exe)
@@ -1203,6 +1214,7 @@ int att_shape_scan(const struct mz_detection *det, bool want_digest, struct att_
         break;
     case MZ_OBS_FLOW:
         walk_field(&w, "domain", K_DOMAIN, o->flow.domain);
+        dig_field(&w, "peer", peer_ip(&o->flow));
         snprintf(num, sizeof(num), "%u/%u/%u/%u", o->flow.remote_port, o->flow.proto,
                  o->flow.direction, o->flow.actions);
         dig_field(&w, "port", num);
@@ -1299,6 +1311,8 @@ cJSON *att_shape_to_json(const struct mz_detection *det)
         cJSON_AddItemToObject(art, "actions", names_of(o->file.actions, mz_file_action_name));
         break;
     case MZ_OBS_FLOW:
+        if (peer_ip(&o->flow)[0])
+            cJSON_AddStringToObject(art, "peer", peer_ip(&o->flow));
         add_shape(art, "domain", K_DOMAIN, o->flow.domain);
         cJSON_AddNumberToObject(art, "port", o->flow.remote_port);
         cJSON_AddStringToObject(art, "proto", mz_proto_name(o->flow.proto));

@@ -99,6 +99,7 @@ struct att_job {
 
 struct att_chain {
     const struct mz_config *cfg;
+    uint64_t id; /* unique per chain: tags this chain's entries in the submit memo */
     char *host;
     att_emit_fn emit;
     void *emit_ctx;
@@ -135,6 +136,8 @@ struct att_chain {
     _Atomic uint64_t model_failures;
     _Atomic uint64_t model_ms_total; /* sum of model latency, ms */
 };
+
+static _Atomic uint64_t chain_ids; /* att_chain.id */
 
 static void count(_Atomic uint64_t *c)
 {
@@ -527,6 +530,7 @@ struct att_chain *att_chain_new(const struct mz_config *cfg, const char *host, a
     const typeof(cfg->attenuator) *ac = &cfg->attenuator;
     c = mz_calloc(1, sizeof(*c));
     c->cfg = cfg;
+    c->id = atomic_fetch_add(&chain_ids, 1) + 1;
     c->host = mz_strdup(host ? host : "");
     c->emit = emit;
     c->emit_ctx = ctx;
@@ -579,6 +583,212 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------ */
+/* what submit derives from a detection, memoized                            */
+
+/* The cache keys and the shape scan are a function of the detection's stable
+ * fields alone (and of the chain: its prompt, model, mode and args_max). The
+ * same alerts come back again and again, so each submitting thread keeps its
+ * last results in a two-way set-associative memo keyed by those fields' bytes: a
+ * repeat costs one serialization, a hash and a compare instead of the
+ * redaction copies, the shape pass and three SHA-256 digests. */
+struct prep {
+    unsigned char key[32], shape_key[32];
+    struct att_shape_scan sc;
+};
+
+#define PREP_SETS      2048 /* two ways each: 4096 detections a thread */
+#define PREP_SLOTS     (2 * PREP_SETS)
+#define PREP_IDENT_CAP (64 * 1024) /* larger detections are not memoized */
+struct prep_slot {
+    uint64_t chain;
+    uint64_t used; /* the memo's tick at the last hit: the older way is replaced */
+    size_t len;
+    char *ident;
+    struct prep p;
+};
+struct ident {
+    size_t len;
+    bool over; /* did not fit: not memoized */
+    char data[PREP_IDENT_CAP];
+};
+struct prep_memo {
+    struct ident ident; /* scratch, reused */
+    uint64_t tick;
+    struct prep_slot slots[PREP_SLOTS];
+};
+static pthread_key_t prep_key;
+static pthread_once_t prep_once = PTHREAD_ONCE_INIT;
+
+static void prep_memo_free(void *arg)
+{
+    struct prep_memo *m = arg;
+    for (size_t i = 0; i < PREP_SLOTS; i++)
+        free(m->slots[i].ident);
+    free(m);
+}
+
+static void prep_init(void)
+{
+    if (pthread_key_create(&prep_key, prep_memo_free) != 0)
+        abort();
+}
+
+static inline void ident_mem(struct ident *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (n > sizeof(b->data) - b->len) {
+        b->over = true;
+        return;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static inline void ident_str(struct ident *b, const char *s)
+{
+    size_t l = s ? strlen(s) : 0;
+    uint32_t n = s ? (uint32_t)l + 1 : 0; /* 0: NULL, 1: "" */
+    ident_mem(b, &n, sizeof(n));
+    ident_mem(b, s, l);
+}
+
+/* Every field that att_context_build, att_cache_key and att_shape_scan
+ * read, in one byte string. */
+static void ident_of(const struct mz_detection *det, struct ident *b)
+{
+    const struct mz_observation *o = &det->obs;
+    const struct mz_process *p = &o->proc;
+    uint32_t kind = (uint32_t)o->kind, imp = (uint32_t)det->recipe.importance;
+    size_t na = p->n_ancestry < MZ_ANCESTRY_MAX ? p->n_ancestry : MZ_ANCESTRY_MAX;
+
+    b->len = 0;
+    b->over = false;
+    ident_mem(b, &kind, sizeof(kind));
+    ident_mem(b, &imp, sizeof(imp));
+    ident_str(b, det->recipe.id);
+    ident_str(b, p->exe);
+    ident_str(b, p->exe_sha256);
+    ident_str(b, p->args);
+    ident_mem(b, p->comm, sizeof(p->comm));
+    ident_str(b, p->cwd);
+    ident_str(b, p->user);
+    ident_str(b, p->container);
+    ident_mem(b, &na, sizeof(na));
+    for (size_t i = 0; i < na; i++)
+        ident_str(b, p->ancestry[i]);
+    switch (o->kind) {
+    case MZ_OBS_EXEC:
+    case MZ_OBS_FILE:
+        ident_str(b, o->file.path);
+        ident_str(b, o->file.path2);
+        ident_mem(b, &o->file.actions, sizeof(o->file.actions));
+        break;
+    case MZ_OBS_FLOW:
+        ident_str(b, o->flow.domain);
+        ident_str(b, o->flow.remote_addr);
+        ident_mem(b, &o->flow.remote_port, sizeof(o->flow.remote_port));
+        ident_mem(b, &o->flow.proto, sizeof(o->flow.proto));
+        ident_mem(b, &o->flow.direction, sizeof(o->flow.direction));
+        ident_mem(b, &o->flow.actions, sizeof(o->flow.actions));
+        break;
+    case MZ_OBS_PRIV:
+        ident_mem(b, &o->priv.actions, sizeof(o->priv.actions));
+        ident_mem(b, &o->priv.target, sizeof(o->priv.target));
+        break;
+    case MZ_OBS_TAMPER:
+        ident_mem(b, &o->tamper.kind, sizeof(o->tamper.kind));
+        ident_str(b, o->tamper.detail);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Picks a memo slot: 8 bytes a step (a byte-at-a-time hash would cost more
+ * than everything else on a hit). */
+static uint64_t ident_hash(const char *s, size_t n, uint64_t seed)
+{
+    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull), w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, s + i, n - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+/* Computes *out for det. 0, or a negative errno when the context cannot be
+ * built (the alert then bypasses as "context"). */
+static int prep_compute(struct att_chain *c, const struct mz_detection *det, struct prep *out)
+{
+    struct att_context ctx;
+    int r = att_shape_scan(det, c->cfg->attenuator.mode == MZ_MODE_BLOCK, &out->sc);
+    if (r) {
+        memset(&out->sc, 0, sizeof(out->sc));
+        out->sc.untrusted = true;
+        snprintf(out->sc.why, sizeof(out->sc.why), "context: too large to shape");
+    }
+    r = att_context_build(det, &c->copts, &ctx);
+    if (r)
+        return r;
+    att_cache_key(det->recipe.id, ctx.artifact_digest, c->prompt_digest, c->cfg->attenuator.model,
+                  c->mode_name, out->key);
+    att_context_clear(&ctx);
+    if (out->sc.have_digest)
+        att_cache_key(det->recipe.id, out->sc.digest, c->prompt_digest, c->cfg->attenuator.model,
+                      "shape", out->shape_key);
+    else
+        memset(out->shape_key, 0, sizeof(out->shape_key));
+    return 0;
+}
+
+/* *out for det, from this thread's memo when it holds it. */
+static int prep_get(struct att_chain *c, const struct mz_detection *det, struct prep *out)
+{
+    pthread_once(&prep_once, prep_init);
+    struct prep_memo *m = pthread_getspecific(prep_key);
+    if (!m) {
+        m = mz_calloc(1, sizeof(*m));
+        if (pthread_setspecific(prep_key, m) != 0) {
+            prep_memo_free(m);
+            return prep_compute(c, det, out);
+        }
+    }
+    ident_of(det, &m->ident);
+    if (m->ident.over)
+        return prep_compute(c, det, out);
+    const char *s = m->ident.data;
+    size_t n = m->ident.len;
+    struct prep_slot *set = &m->slots[2 * (ident_hash(s, n, c->id) % PREP_SETS)], *e;
+    m->tick++;
+    for (int w = 0; w < 2; w++) {
+        e = &set[w];
+        if (e->ident && e->chain == c->id && e->len == n && memcmp(e->ident, s, n) == 0) {
+            e->used = m->tick;
+            *out = e->p;
+            return 0;
+        }
+    }
+    e = set[0].used <= set[1].used ? &set[0] : &set[1];
+    int r = prep_compute(c, det, out);
+    if (r)
+        return r;
+    free(e->ident);
+    e->ident = mz_calloc(1, n ? n : 1);
+    memcpy(e->ident, s, n);
+    e->len = n;
+    e->chain = c->id;
+    e->used = m->tick;
+    e->p = *out;
+    return 0;
+}
+
 /* Looks key up; on a hit fills *e. */
 static bool cache_lookup(struct att_chain *c, const unsigned char key[32], bool reason,
                          struct att_cache_entry *e)
@@ -592,13 +802,13 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
     struct mz_alert *alert;
     struct mz_attenuation *a;
     struct att_context ctx;
-    struct att_shape_scan sc;
-    unsigned char key[32], shape_key[32] = {0};
+    struct prep pp;
+    unsigned char key[32], shape_key[32];
     struct att_cache_entry full = {0}, shape = {0};
     bool have_full = false, have_shape = false, need_shape;
     bool reason = c->cfg->attenuator.mode != MZ_MODE_AMEND;
     char why[192];
-    int idx, r;
+    int idx;
 
     atomic_fetch_add_explicit(&c->submitted, 1, memory_order_relaxed);
     alert = mz_alert_new(det, c->host);
@@ -611,21 +821,20 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
 
     /* Free text beyond a field's shape and the phrase guard feed filter 4;
      * in block mode the same pass gives the shape-only context's digest. */
-    r = att_shape_scan(&alert->det, c->cfg->attenuator.mode == MZ_MODE_BLOCK, &sc);
-    if (r) {
-        sc.untrusted = true;
-        snprintf(sc.why, sizeof(sc.why), "context: too large to shape");
-    }
-    if (sc.untrusted) {
+    int pr = prep_get(c, &alert->det, &pp);
+    const struct att_shape_scan *sc = &pp.sc;
+    if (pr)
+        memset(&pp, 0, sizeof(pp));
+    if (sc->untrusted) {
         a->injection_suspected = true;
-        a->untrusted_text = mz_strdup(sc.why);
+        a->untrusted_text = mz_strdup(sc->why);
         count(&c->injection);
         log_debug("attenuator: %s: untrusted text (%s)",
-                  alert->det.recipe.id ? alert->det.recipe.id : "?", sc.why);
+                  alert->det.recipe.id ? alert->det.recipe.id : "?", sc->why);
     }
-    if (sc.have_digest)
-        mz_hex(sc.digest, 32, a->shape_digest);
-    need_shape = wants_shape(c, alert) && sc.have_digest;
+    if (sc->have_digest)
+        mz_hex(sc->digest, 32, a->shape_digest);
+    need_shape = wants_shape(c, alert) && sc->have_digest;
 
     /* 1: suppression */
     idx =
@@ -640,17 +849,13 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
     }
     count(&c->filters[F_SUPPRESS].passed);
 
-    r = att_context_build(&alert->det, &c->copts, &ctx);
-    if (r) {
+    if (pr) {
         count(&c->filters[F_CACHE].passed);
         bypass_now(c, alert, t0, BY_CONTEXT);
         return;
     }
-    att_cache_key(alert->det.recipe.id, ctx.artifact_digest, c->prompt_digest,
-                  c->cfg->attenuator.model, c->mode_name, key);
-    if (need_shape)
-        att_cache_key(alert->det.recipe.id, sc.digest, c->prompt_digest, c->cfg->attenuator.model,
-                      "shape", shape_key);
+    memcpy(key, pp.key, 32);
+    memcpy(shape_key, pp.shape_key, 32);
 
     /* 2: cache */
     have_full = cache_lookup(c, key, reason, &full);
@@ -662,7 +867,6 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
             apply_shape(alert, &shape);
         att_cache_entry_clear(&full);
         att_cache_entry_clear(&shape);
-        att_context_clear(&ctx);
         count(&c->filters[F_CACHE].changed);
         finish(c, alert, t0, F_CACHE);
         return;
@@ -675,7 +879,6 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
         enum bypass by = atomic_load(&c->stop) || c->n_workers == 0 ? BY_SHUTDOWN : BY_UNAVAILABLE;
         att_cache_entry_clear(&full);
         att_cache_entry_clear(&shape);
-        att_context_clear(&ctx);
         bypass_now(c, alert, t0, by);
         return;
     }
@@ -684,7 +887,6 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
     if (job) {
         att_cache_entry_clear(&full);
         att_cache_entry_clear(&shape);
-        att_context_clear(&ctx);
         if (c->followers_total < c->followers_cap) {
             struct follower *f = mz_calloc(1, sizeof(*f));
             f->alert = alert;
@@ -716,10 +918,17 @@ void att_chain_submit(struct att_chain *c, struct mz_detection *det)
             apply_shape(alert, &shape);
         att_cache_entry_clear(&full);
         att_cache_entry_clear(&shape);
-        att_context_clear(&ctx);
         atomic_fetch_sub_explicit(&c->filters[F_CACHE].passed, 1, memory_order_relaxed);
         count(&c->filters[F_CACHE].changed);
         finish(c, alert, t0, F_CACHE);
+        return;
+    }
+    /* the full context the worker sends (a miss: built only now) */
+    if (att_context_build(&alert->det, &c->copts, &ctx) != 0) {
+        pthread_mutex_unlock(&c->pending_mu);
+        att_cache_entry_clear(&full);
+        att_cache_entry_clear(&shape);
+        bypass_now(c, alert, t0, BY_CONTEXT);
         return;
     }
     job = mz_calloc(1, sizeof(*job));

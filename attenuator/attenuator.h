@@ -6,8 +6,10 @@
  *   1. suppression  deterministic allow rules from config (suppress.h)
  *   2. cache        sqlite3 verdict cache keyed by SHA-256 (cache.h)
  *   3. model        OpenAI-compatible chat completion on a minimized,
- *                   redacted context (context.h, client.h)
- *   4. policy guard injection detection and the block-mode conditions (guard.h)
+ *                   redacted, spotlighted context (context.h, client.h), and
+ *                   in block mode on the shape-only context (shape.h)
+ *   4. policy guard free text beyond a field's shape, the shape-only verdict
+ *                   and the block-mode conditions (guard.h)
  *   5. mode         amend | reason | block
  *
  * and comes out exactly once, as an alert, through the emit callback. Each

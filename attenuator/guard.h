@@ -3,11 +3,13 @@
  * guard.h - the policy guard: injection detection on attacker-controlled
  * strings, and the one decision that may withhold an alert in block mode.
  *
- * An alert whose exe, args, comm, user, cwd, ancestry, paths, domain or
- * tamper detail looks like an instruction to a language model ("ignore
- * previous ...", role markers, "you are", imitations of the answer JSON,
- * zero-width / bidi / tag characters, control characters) is marked
- * injection_suspected and is never withheld.
+ * The phrase scan is one signal of the free-text check (shape.h), not the
+ * gate: a string that looks like an instruction to a language model
+ * ("ignore previous ...", role markers, "you are", imitations of the answer
+ * JSON, zero-width / bidi / tag characters, control characters) marks its
+ * alert injection_suspected, and a marked alert is never withheld. What
+ * decides a withhold is the verdict on the shape-only context
+ * (att_guard_decide).
  */
 #ifndef MIZAN_ATTENUATOR_GUARD_H
 #define MIZAN_ATTENUATOR_GUARD_H

@@ -14,6 +14,7 @@
  */
 #include "attenuator/shape.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -105,7 +106,6 @@ static const char *const stopwords[] = {
     "ignore",
     "treat",
     "classify",
-    "note",
     "reviewer",
     "routine",
     "benign",
@@ -115,16 +115,9 @@ static const char *const stopwords[] = {
     "legit",
     "legitimate",
     "expected",
-    "normal",
-    "report",
-    "alert",
     "previous",
     "instructions",
     "ai",
-    "model",
-    "assistant",
-    "system",
-    "user",
     "reply",
     "answer",
     "false",
@@ -236,8 +229,9 @@ static bool is_stopword(const char *w, size_t n)
     return false;
 }
 
-/* A word: letters and digits (and ' -), at least one letter, no more
- * digits than letters (so leetspeak "1gn0r3" is a word and "x86" is not). */
+/* A word: letters and digits (and ' -), one letter alone or at least two
+ * and no more than twice as many digits (so leetspeak "1n57ruc710n5" is a
+ * word and "x86" is not). */
 static bool is_word(const char *w, size_t n)
 {
     size_t letters = 0, digits = 0;
@@ -252,7 +246,7 @@ static bool is_word(const char *w, size_t n)
         else if (c != '\'' && c != '-')
             return false;
     }
-    return letters > 0 && letters >= digits;
+    return letters >= 2 ? 2 * letters >= digits : letters == 1 && n == 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -371,11 +365,11 @@ static void name_words(const char *s, size_t n, struct runs *r)
             if (is_word(s + i, j - i))
                 run_word(r, s + i, j - i, false);
             else
-                run_end(r, RUN_PROSE);
+                run_end(r, RUN_PROSE + 1);
         }
         i = j;
     }
-    run_end(r, RUN_PROSE);
+    run_end(r, RUN_PROSE + 1); /* multi-user.target.wants: four words, no prose */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -550,6 +544,9 @@ static int path_shape(const char *p, size_t n, bool exe, struct mz_buf *out, str
 
     if (n == 0 || p[0] != '/')
         return mz_buf_appendf(out, "relpath(%zu)", n);
+    for (size_t i = 0; i < MZ_ARRAY_SIZE(named_dirs); i++)
+        if (strlen(named_dirs[i]) == n + 1 && memcmp(named_dirs[i], p, n) == 0)
+            return mz_buf_append(out, p, n); /* "/etc" itself */
     if (exe && n <= 128 && safe_name_chars(p, n) && !memmem(p, n, "..", 2) &&
         prefix_in(p, n, sys_bin_dirs, MZ_ARRAY_SIZE(sys_bin_dirs)))
         return mz_buf_append(out, p, n);
@@ -704,6 +701,19 @@ static bool all_of(const char *t, size_t n, const char *set)
     return n > 0;
 }
 
+/* Exactly our redaction marker "[REDACTED:secret N chars]" (an attacker's
+ * look-alike is a token like any other). */
+static bool is_marker(const char *t, size_t n)
+{
+    static const char head[] = ATT_REDACTED_PREFIX ":secret ", tail[] = " chars]";
+    size_t h = sizeof(head) - 1, d = h;
+    if (n < h + 1 + sizeof(tail) - 1 || memcmp(t, head, h) != 0)
+        return false;
+    while (d < n && c_digit((unsigned char)t[d]))
+        d++;
+    return d > h && n - d == sizeof(tail) - 1 && memcmp(t + d, tail, n - d) == 0;
+}
+
 static bool strpbrk_n(const char *t, size_t n, const char *set)
 {
     for (size_t i = 0; i < n; i++)
@@ -716,8 +726,7 @@ static bool strpbrk_n(const char *t, size_t n, const char *set)
  * redaction marker). */
 static int token_class(const char *t, size_t n, struct mz_buf *out, struct finding *f, int depth)
 {
-    if (n >= sizeof(ATT_REDACTED_PREFIX) - 1 &&
-        memcmp(t, ATT_REDACTED_PREFIX, sizeof(ATT_REDACTED_PREFIX) - 1) == 0)
+    if (is_marker(t, n))
         return mz_buf_append(out, t, n); /* "[REDACTED:secret 40 chars]" is a shape */
     if (t[0] == '"' || t[0] == '\'')
         return mz_buf_appendf(out, "quoted(%zu chars)", n >= 2 ? n - 2 : n);
@@ -747,12 +756,23 @@ static int token_class(const char *t, size_t n, struct mz_buf *out, struct findi
         const char *he = h;
         while (he < end && *he != '/' && *he != ':' && *he != '?' && *he != '#')
             he++;
-        int rc = mz_buf_appendf(out, "url(%.*s, ", (int)(sch - t > 8 ? 8 : sch - t), t);
+        size_t sl = (size_t)(sch - t);
+        bool plain = sl > 0 && sl <= 8;
+        for (size_t k = 0; k < sl && plain; k++)
+            plain = (t[k] >= 'a' && t[k] <= 'z') || c_digit((unsigned char)t[k]) || t[k] == '+';
+        int rc = plain ? mz_buf_appendf(out, "url(%.*s, ", (int)sl, t)
+                       : mz_buf_appendf(out, "url(scheme(%zu), ", sl);
         if (!rc)
             rc = host_shape(h, (size_t)(he - h), out, f);
         if (!rc)
             rc = mz_buf_appendf(out, ", %zu chars)", n);
         return rc;
+    }
+    const char *at = memchr(t, '@', n);
+    if (at && at > t && at + 1 < t + n && safe_name_chars(t, n) && !memchr(t, '/', n)) {
+        /* user@host */
+        int rc = mz_buf_appendf(out, "login(%zu)@", (size_t)(at - t));
+        return rc ? rc : host_shape(at + 1, (size_t)(t + n - at - 1), out, f);
     }
     if (all_of(t, n, "0123456789.:,-+x"))
         return is_ipv4(t, n) ? mz_buf_append(out, "ip", 2) : mz_buf_append(out, "num", 3);
@@ -1001,7 +1021,7 @@ static int field_compute(enum kind k, const char *s, size_t n, struct mz_buf *ou
     return rc;
 }
 
-#define MEMO_SLOTS 512
+#define MEMO_SLOTS 2048
 #define MEMO_MAX   1024
 struct memo_slot {
     enum kind kind;
@@ -1133,6 +1153,16 @@ static void walk_field(struct walker *w, const char *name, enum kind k, const ch
     dig_field(w, name, e->shape);
 }
 
+/* The peer's address when it is one (an address is not free text; anything
+ * else in the field is dropped), else "". */
+static const char *peer_ip(const struct mz_flow *f)
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, f->remote_addr, a) == 1 || inet_pton(AF_INET6, f->remote_addr, a) == 1)
+        return f->remote_addr;
+    return "";
+}
+
 /* comm: the kernel's copy of the program name, "=exe" when it is the start
  * of the executable's base name. */
 static void comm_of(const struct mz_process *p, char comm[17], bool *is_exe)
@@ -1184,6 +1214,7 @@ int att_shape_scan(const struct mz_detection *det, bool want_digest, struct att_
         break;
     case MZ_OBS_FLOW:
         walk_field(&w, "domain", K_DOMAIN, o->flow.domain);
+        dig_field(&w, "peer", peer_ip(&o->flow));
         snprintf(num, sizeof(num), "%u/%u/%u/%u", o->flow.remote_port, o->flow.proto,
                  o->flow.direction, o->flow.actions);
         dig_field(&w, "port", num);
@@ -1280,6 +1311,8 @@ cJSON *att_shape_to_json(const struct mz_detection *det)
         cJSON_AddItemToObject(art, "actions", names_of(o->file.actions, mz_file_action_name));
         break;
     case MZ_OBS_FLOW:
+        if (peer_ip(&o->flow)[0])
+            cJSON_AddStringToObject(art, "peer", peer_ip(&o->flow));
         add_shape(art, "domain", K_DOMAIN, o->flow.domain);
         cJSON_AddNumberToObject(art, "port", o->flow.remote_port);
         cJSON_AddStringToObject(art, "proto", mz_proto_name(o->flow.proto));

@@ -6,7 +6,8 @@
 # survives a restart (no call at all the second time); a password and an API
 # key in the command lines reach neither the server nor the cache file;
 # reason mode adds the reason; a garbage cache file is logged, switched off,
-# and changes nothing else.
+# and changes nothing else. At the end of its input replay waits for the
+# model (--model-wait, default 1h) instead of half of drain_timeout.
 source "$(dirname "$0")/att_lib.sh"
 
 start_fixture --behaviour normal --delay-ms 5
@@ -76,4 +77,22 @@ replay_att "$T/in3.jsonl"
 exactly_once 300 >/dev/null || fail "exactly once (garbage cache)"
 grep -q 'verdict cache.*running without a cache' "$T/err.log" || { cat "$T/err.log"; fail "cache failure not logged"; }
 [ "$(requests)" -ge 10 ] || fail "the model was not asked without a cache"
+# the end of the input is not a shutdown: a model answering in 400 ms, one
+# call at a time, 10 pairs (4 s) against a drain_timeout of 2 s
+rm -f "$T"/verdicts.db*
+start_fixture --behaviour normal --delay-ms 400
+att_config amend "  concurrency: 1"
+sed -i 's/drain_timeout: 4s/drain_timeout: 2s/' "$T/mizan.yaml"
+gen 100 10 >"$T/wait.jsonl"
+replay_att "$T/wait.jsonl"
+exactly_once 100 >/dev/null || fail "exactly once (model wait)"
+! grep -q '"why":"shutdown"' "$T/out.jsonl" || fail "replay bypassed queued model calls at the end of its input"
+[ "$(requests)" -eq 10 ] || fail "$(requests) model calls for 10 pairs"
+# and its own limit cuts them short
+rm -f "$T"/verdicts.db*
+start_fixture --behaviour normal --delay-ms 400
+att_config amend "  concurrency: 1"
+replay_att "$T/wait.jsonl" --model-wait 500ms
+exactly_once 100 >/dev/null || fail "exactly once (--model-wait 500ms)"
+grep -q '"why":"shutdown"' "$T/out.jsonl" || fail "--model-wait 500ms did not cut the model short"
 echo ok

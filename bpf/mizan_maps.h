@@ -232,24 +232,43 @@ struct mz_event_val {
 };
 _Static_assert(sizeof(struct mz_event_val) == 120, "mz_event_val layout");
 
-/* ip -> domain, from the DNS answers the host receives (map "domains"). The
- * name is kept in DNS wire format (length-prefixed labels, as in the
- * question); userland turns it into dotted text. */
-#define MZ_BPF_DOMAIN_MAX 128
+/* (client, ip) -> domain, from the DNS answers the host receives (map
+ * "domains"). Resolutions are kept per DNS client: client is the task key of
+ * the process whose socket asked (found through dns_clients), so that one
+ * process's resolver cannot relabel another's flows; client 0 is the
+ * host-wide entry, the last name any client got for the address, marked
+ * MZ_DNS_CONFLICT once two clients got different names for it. The name is
+ * kept in DNS wire format (length-prefixed labels, as in the question, up to
+ * 255 bytes: every name DNS allows); userland turns it into dotted text. */
+#define MZ_BPF_DOMAIN_MAX 256
+#define MZ_DNS_CONFLICT   (1u << 0)
 struct mz_ip_key {
+    __u64 client;  /* task key of the asking process, 0: host-wide */
     __u8 addr[16]; /* network byte order; IPv4 in the first 4 bytes */
     __u8 family;   /* AF_INET (2) or AF_INET6 (10) */
-    __u8 pad[3];
+    __u8 pad[7];
 };
-_Static_assert(sizeof(struct mz_ip_key) == 20, "mz_ip_key layout");
+_Static_assert(sizeof(struct mz_ip_key) == 32, "mz_ip_key layout");
 
 struct mz_dns_val {
     __u64 seen_ns; /* boot ns of the answer */
+    __u64 client;  /* who got this name (the host-wide entry: the last client) */
     __u32 len;     /* bytes of qname used, the final 0 included */
-    __u32 pad0;
+    __u32 flags;   /* MZ_DNS_* */
     __u8 qname[MZ_BPF_DOMAIN_MAX];
 };
-_Static_assert(sizeof(struct mz_dns_val) == 16 + MZ_BPF_DOMAIN_MAX, "mz_dns_val layout");
+_Static_assert(sizeof(struct mz_dns_val) == 24 + MZ_BPF_DOMAIN_MAX, "mz_dns_val layout");
+
+/* A UDP socket that sent to port 53, by its local port, family and cgroup
+ * (what a DNS answer's ingress can see of its socket) -> the task key of
+ * the process that sent (map "dns_clients"). */
+struct mz_dns_client_key {
+    __u64 cgroup; /* cgroup v2 id of the socket */
+    __u16 port;   /* local port, host byte order */
+    __u8 family;
+    __u8 pad[5];
+};
+_Static_assert(sizeof(struct mz_dns_client_key) == 16, "mz_dns_client_key layout");
 
 /* Per-CPU counters (one element), per map m (enum mz_map_index):
  *   created[m][g % MZ_GEN_SLOTS]  records inserted into map m in generation g;

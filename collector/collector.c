@@ -625,7 +625,7 @@ static int setup_map(struct mz_collector *c, int acc, int kind, const char *name
     cm->off_gen = off_gen;
     cm->off_cgen = off_cgen;
     cm->off_first = off_first;
-    if (cm->key_size > (kind == COL_DOMAINS ? 24u : 16u) ||
+    if (cm->key_size > (kind == COL_DOMAINS ? 32u : 16u) ||
         (kind <= COL_TASKS && cm->val_size > VAL_MAX) || cm->val_size > sizeof(struct mz_args_val))
         return -EINVAL;
     return 0;
@@ -723,6 +723,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_map__set_max_entries(c->skel->maps.links, links);
     bpf_map__set_max_entries(c->skel->maps.flows, flows);
     bpf_map__set_max_entries(c->skel->maps.socks, flows);
+    bpf_map__set_max_entries(c->skel->maps.dns_clients, flows);
     bpf_map__set_max_entries(c->skel->maps.events, clamp_entries(flows / 8, 1024));
     bpf_map__set_max_entries(c->skel->maps.domains, clamp_entries(k->cache.domains, 64));
     bpf_map__set_max_entries(c->skel->maps.overflow, ring_size(k->cache.overflow));
@@ -793,7 +794,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->enrich = col_enrich_new(cfg);
     c->keys = mz_calloc(BATCH, 16);
     c->vals = mz_calloc(BATCH, VAL_MAX);
-    c->gc_keys = mz_calloc(GC_BATCH, 24);
+    c->gc_keys = mz_calloc(GC_BATCH, sizeof(struct mz_ip_key));
     c->gc_vals = mz_calloc(GC_BATCH, sizeof(struct mz_args_val));
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
     log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
@@ -1067,22 +1068,48 @@ static void addr_text(uint8_t family, const uint8_t *a, char out[46])
         out[0] = 0;
 }
 
-/* The name a DNS answer gave for addr, as dotted text, or NULL. */
-static char *domain_of(struct mz_collector *c, uint8_t family, const uint8_t addr[16])
+/* The name client's DNS answer gave for addr (client 0: the host-wide
+ * entry), as dotted text, or NULL; *flags gets the entry's MZ_DNS_*. */
+static char *domain_entry(struct mz_collector *c, uint64_t client, uint8_t family,
+                          const uint8_t addr[16], uint32_t *flags)
 {
     struct mz_ip_key k;
     struct mz_dns_val v;
     memset(&k, 0, sizeof(k));
+    k.client = client;
     memcpy(k.addr, addr, 16);
     k.family = family;
+    *flags = 0;
     if (bpf_map_lookup_elem(c->maps[MZ_MAP_DOMAINS].fd, &k, &v) < 0)
         return NULL;
+    *flags = v.flags;
     char name[MZ_BPF_DOMAIN_MAX + 1];
     size_t len = v.len < MZ_BPF_DOMAIN_MAX ? v.len : MZ_BPF_DOMAIN_MAX;
     /* A cut or malformed name gives no name rather than a wrong one. */
     if (col_dns_name(v.qname, len, name, sizeof(name)) < 0)
         return NULL;
     return mz_strdup(name);
+}
+
+/* The flow's domain: what this process image resolved for the address;
+ * else the last name any process got. Marked when processes got different
+ * names for it. */
+static void domain_of(struct mz_collector *c, uint64_t task_key, uint8_t family,
+                      const uint8_t addr[16], struct mz_flow *fl)
+{
+    uint32_t own_flags, host_flags;
+    char *own = domain_entry(c, task_key, family, addr, &own_flags);
+    char *host = domain_entry(c, 0, family, addr, &host_flags);
+    bool differ = own && host && strcmp(own, host) != 0;
+    fl->domain_conflict = differ || (host_flags & MZ_DNS_CONFLICT);
+    if (own) {
+        fl->domain = own;
+        fl->domain_other = differ ? host : NULL;
+        if (!differ)
+            free(host);
+    } else {
+        fl->domain = host;
+    }
 }
 
 static struct mz_observation *obs_flow(struct mz_collector *c, const struct pending *r)
@@ -1104,7 +1131,7 @@ static struct mz_observation *obs_flow(struct mz_collector *c, const struct pend
     addr_text(v.family, v.local_addr, o->flow.local_addr);
     addr_text(v.family, v.remote_addr, o->flow.remote_addr);
     o->flow.actions = (uint32_t)v.actions;
-    o->flow.domain = domain_of(c, v.family, v.remote_addr);
+    domain_of(c, k.task_key, v.family, v.remote_addr, &o->flow);
     return o;
 }
 

@@ -58,6 +58,7 @@ void mz_observation_clear(struct mz_observation *obs)
     free(obs->file.path2);
     free(obs->file.seen_as);
     free(obs->flow.domain);
+    free(obs->flow.domain_other);
     free(obs->flow.rule);
     free(obs->tamper.detail);
     memset(obs, 0, sizeof(*obs));
@@ -99,6 +100,7 @@ void mz_observation_copy(struct mz_observation *dst, const struct mz_observation
     dst->file.path2 = mz_strdup(src->file.path2);
     dst->file.seen_as = mz_strdup(src->file.seen_as);
     dst->flow.domain = mz_strdup(src->flow.domain);
+    dst->flow.domain_other = mz_strdup(src->flow.domain_other);
     dst->flow.rule = mz_strdup(src->flow.rule);
     dst->tamper.detail = mz_strdup(src->tamper.detail);
 }
@@ -652,6 +654,11 @@ static void jw_observation_fields(struct jw *w, const struct mz_observation *obs
         jw_endpoint(w, "local", fl->local_addr, fl->local_port);
         jw_endpoint(w, "remote", fl->remote_addr, fl->remote_port);
         jw_str_or_null(w, "domain", fl->domain);
+        if (fl->domain_conflict) {
+            jw_bool(w, "domain_conflict", true);
+            if (fl->domain_other)
+                jw_str(w, "domain_other", fl->domain_other);
+        }
         jw_bits(w, "actions", fl->actions, mz_flow_action_name);
         if (fl->rule)
             jw_str(w, "rule", fl->rule);
@@ -1119,6 +1126,8 @@ static int observation_from_json(struct jctx *c, const cJSON *j, struct mz_obser
             (r = endpoint_from_json(c, v, "remote", o->flow.remote_addr,
                                     sizeof(o->flow.remote_addr), &o->flow.remote_port)) ||
             (r = jstr(c, v, "domain", "flow.", 253, &o->flow.domain)) ||
+            (r = jbool(c, v, "domain_conflict", "flow.", &o->flow.domain_conflict)) ||
+            (r = jstr(c, v, "domain_other", "flow.", 253, &o->flow.domain_other)) ||
             (r = jstr(c, v, "rule", "flow.", 512, &o->flow.rule)) ||
             (r = jbits(c, v, "actions", "flow.", mz_flow_action_parse, &o->flow.actions)))
             return r;
@@ -1259,6 +1268,9 @@ int mz_alert_format_text(const struct mz_alert *a, struct mz_buf *b)
                            o->flow.remote_port);
         if (!r && o->flow.domain)
             r = mz_buf_appendf(b, " (%s)", o->flow.domain);
+        if (!r && o->flow.domain_conflict)
+            r = mz_buf_appendf(b, " [other clients: %s]",
+                               o->flow.domain_other ? o->flow.domain_other : "another name");
         if (!r && o->flow.rule)
             r = mz_buf_appendf(b, " rule=\"%s\"", o->flow.rule);
     } else if (!r && o->kind == MZ_OBS_TAMPER) {

@@ -108,8 +108,13 @@ struct mz_flow {
     char local_addr[46]; /* textual address */
     char remote_addr[46];
     uint32_t actions; /* enum mz_flow_action bits */
-    char *domain;     /* remote name from observed DNS answers, or NULL */
-    char *rule;       /* the network policy rule that matched (dropip, dropdomain), or NULL */
+    char *domain;     /* remote name from observed DNS answers, or NULL: the name this
+                       * process resolved, else the last name any process got */
+    /* Other processes got another name for the remote address than
+     * domain (a forged or split-horizon answer): that name when known. */
+    bool domain_conflict;
+    char *domain_other;
+    char *rule; /* the network policy rule that matched (dropip, dropdomain), or NULL */
 };
 
 struct mz_priv {

@@ -248,6 +248,15 @@ __noinline int mz_record_flow(__u64 skp_arg, __u32 actions, __u32 direction, __u
         __u64 skp = (__u64)sk;
         bpf_map_update_elem(&socks, &skp, &o, BPF_ANY);
     }
+    /* A DNS client: its answers are charged to this process (dns.h). */
+    if (v->proto == 17 /* UDP */ && v->remote_port == 53 && v->local_port &&
+        (actions & (MZ_FL_CONNECT | MZ_FL_SEND))) {
+        struct mz_dns_client_key dk = {};
+        dk.cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+        dk.port = v->local_port;
+        dk.family = v->family;
+        bpf_map_update_elem(&dns_clients, &dk, &k.task_key, BPF_ANY);
+    }
 
     struct mz_flow_val *f = bpf_map_lookup_elem(&flows, &k);
     if (f) {

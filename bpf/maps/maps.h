@@ -98,6 +98,15 @@ struct {
     __type(value, struct sock_owner);
 } socks SEC(".maps");
 
+/* Sockets that sent DNS queries -> their process (see mz_dns_client_key):
+ * an index, like socks, so an LRU. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct mz_dns_client_key);
+    __type(value, __u64);
+} dns_clients SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
@@ -179,6 +188,7 @@ struct dns_scratch {
     __u32 pad0;
     struct mz_ip_key key;
     struct mz_dns_val val;
+    struct mz_dns_val old; /* the host-wide entry, compared with val */
 };
 
 struct {

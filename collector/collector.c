@@ -60,6 +60,7 @@
 
 #include "bpf/mizan_maps.h"
 #include "collector/col_enrich.h"
+#include "collector/col_pin.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "mizan.skel.h"
@@ -439,6 +440,10 @@ struct col_snapshot {
 
 struct mz_collector {
     struct mizan *skel;
+    struct col_pin *pin;       /* pinned maps and links (collector.pin_dir) */
+    uint64_t self_lo, self_hi; /* mizan's own start time lies in [lo, hi) */
+    bool resume;               /* next scan also delivers gen >= resume_gen */
+    uint32_t resume_gen;
     struct bpf_link *dns_link;         /* cgroup_skb on the cgroup v2 root, or NULL */
     struct ring_buffer *ring;          /* the overflow ring */
     struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* */
@@ -664,6 +669,9 @@ static void own_maps(struct mz_collector *c)
     }
 }
 
+static void adopt_accounting(struct mz_collector *c);
+static uint64_t fingerprint(const uint8_t *val, size_t len, size_t off_gen);
+
 struct mz_collector *col_new(const struct mz_config *cfg)
 {
     struct mz_collector *c = NULL;
@@ -702,6 +710,12 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->skel->rodata->sip_k0 = key[0];
     c->skel->rodata->sip_k1 = key[1];
     c->skel->rodata->mizan_tgid = (uint32_t)getpid();
+    if (col_self_start(&c->self_lo, &c->self_hi) == 0) {
+        c->skel->rodata->mizan_start_lo = c->self_lo;
+        c->skel->rodata->mizan_start_hi = c->self_hi;
+    } else {
+        log_warn("collector: own start time unknown: mizan's own actions will be recorded");
+    }
     uint32_t hz = kernel_hz();
     c->jiffy_ns = hz ? 1000000000u / hz : 0;
     c->skel->rodata->jiffy_ns = c->jiffy_ns;
@@ -729,6 +743,15 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     disable_missing(c->skel);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
 
+    size_t elf_len = 0;
+    const void *elf = mizan__elf_bytes(&elf_len);
+    c->pin = col_pin_prepare(c->skel->obj, elf, elf_len, cfg->collector.pin_dir,
+                             cfg->collector.pin_fresh, key);
+    if (!c->pin)
+        goto fail;
+    c->skel->rodata->sip_k0 = key[0]; /* the pinned key when adopted */
+    c->skel->rodata->sip_k1 = key[1];
+
     uint64_t t_load = mz_monotonic_ns();
     err = mizan__load(c->skel);
     if (err) {
@@ -736,6 +759,11 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     double load_ms = (double)(mz_monotonic_ns() - t_load) / 1e6;
+
+    if (col_pin_loaded(c->pin, bpf_map__fd(c->skel->maps.pin_meta), key) < 0)
+        goto fail;
+    /* adopted maps: the generation goes on from the last daemon's */
+    c->gen = c->skel->bss->cur_gen;
 
     struct mizan *s = c->skel;
     if (setup_map(c, MZ_MAP_TASKS, COL_TASKS, "tasks", s->maps.tasks,
@@ -780,6 +808,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     attach_dns(c);
+    if (col_pin_links(c->pin, c->skel->skeleton, c->dns_link, "mz_dns_ingress") < 0)
+        goto fail;
 
     size_t tcap = 1024;
     while (tcap < (size_t)tasks * 2)
@@ -796,6 +826,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->gc_keys = mz_calloc(GC_BATCH, 24);
     c->gc_vals = mz_calloc(GC_BATCH, sizeof(struct mz_args_val));
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
+    if (col_pin_adopted(c->pin))
+        adopt_accounting(c);
     log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
              "%u, files %u, "
              "args %u; overflow ring %u KiB; open path: %s reads)",
@@ -814,6 +846,7 @@ void col_free(struct mz_collector *c)
     ring_buffer__free(c->ring);
     bpf_link__destroy(c->dns_link);
     mizan__destroy(c->skel);
+    col_pin_free(c->pin);
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
         free(c->maps[i].prev.e);
         free(c->maps[i].cur.e);
@@ -1242,6 +1275,12 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
         struct pending *r = &c->pend[c->pend_head];
         struct mz_observation *o = build(c, r);
         if (o) {
+            /* its source: the alert id and the delivery cursor use it */
+            const struct col_map *m = &c->maps[r->acc];
+            o->src.map = (uint8_t)(r->acc + 1);
+            o->src.scan = c->gen;
+            o->src.fp = fingerprint(r->val, m->val_size, m->off_gen);
+            memcpy(o->src.key, r->key, sizeof(o->src.key));
             int err = emit(o, ctx);
             if (err == -EAGAIN) {
                 mz_observation_free(o);
@@ -1458,6 +1497,8 @@ static void visit(struct mz_collector *c, struct col_map *m, const uint8_t *key,
         fp = fingerprint(val, m->val_size, m->off_gen);
         struct ahead_entry *e = ahead_find(&m->prev, k16);
         deliver = !(e && e->first == first && e->fp == fp);
+    } else if (c->resume && g >= c->resume_gen) {
+        deliver = true; /* first scan after a restart: maybe not yet printed */
     }
     if (deliver) {
         pend_push(c, m->acc, key, m->key_size, val, m->val_size, false);
@@ -1776,6 +1817,20 @@ static void resolve(struct mz_collector *c, const struct mz_counters *sum)
     }
 }
 
+/* Adopted maps: the pinned counters hold every creation since the pins were
+ * made. The creations of the generations the last daemon did not resolve
+ * cannot be told from those it did, so the accounting starts again from the
+ * counters as they are now (bpf/README.md, "Pinning and restarts"). */
+static void adopt_accounting(struct mz_collector *c)
+{
+    struct mz_counters sum;
+    if (read_counters(c, &sum) < 0)
+        return;
+    for (int i = 0; i < MZ_MAP_COUNT; i++)
+        for (int g = 0; g < MZ_GEN_SLOTS; g++)
+            c->maps[i].created_last[g] = sum.created[i][g];
+}
+
 static void publish(struct mz_collector *c)
 {
     struct col_snapshot s;
@@ -1874,6 +1929,7 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
             return err;
     }
     sweep(c);
+    c->resume = false;
     int err = read_counters(c, &sum);
     if (err < 0) {
         log_error("collector: reading counters: %s", strerror(-err));
@@ -2014,4 +2070,32 @@ cJSON *col_stats_json(const struct mz_collector *c)
         cJSON_AddNumberToObject(e, "deferred", (double)s.enrich.sha_deferred);
     }
     return o;
+}
+
+/* ---- pinning and restarts ------------------------------------------------------ */
+
+void col_resume(struct mz_collector *c, uint32_t from_gen)
+{
+    c->resume = true;
+    c->resume_gen = from_gen;
+}
+
+bool col_adopted(const struct mz_collector *c)
+{
+    return col_pin_adopted(c->pin);
+}
+
+const uint8_t *col_instance(const struct mz_collector *c)
+{
+    return col_pin_instance(c->pin);
+}
+
+uint32_t col_gen(const struct mz_collector *c)
+{
+    return c->gen;
+}
+
+bool col_is_self(const struct mz_collector *c, const struct mz_process *p)
+{
+    return p->pid == (int32_t)getpid() && p->start_ns >= c->self_lo && p->start_ns < c->self_hi;
 }

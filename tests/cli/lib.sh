@@ -18,6 +18,7 @@ status_file: $T/status.json
 collector:
   enabled: ${COLLECTOR:-false}
   cadence: ${CADENCE:-500ms}
+  pin_dir: ${PIN_DIR:-}
 attenuator:
   enabled: false
   cache:

@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,6 +445,7 @@ struct mz_collector {
     uint64_t self_lo, self_hi; /* mizan's own start time lies in [lo, hi) */
     bool resume;               /* next scan also delivers gen >= resume_gen */
     uint32_t resume_gen;
+    _Atomic uint32_t ack_gen;          /* records of gen < this are printed (col_ack) */
     struct bpf_link *dns_link;         /* cgroup_skb on the cgroup v2 root, or NULL */
     struct ring_buffer *ring;          /* the overflow ring */
     struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* */
@@ -691,6 +693,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     ensure_tracefs();
 
     c = mz_calloc(1, sizeof(*c));
+    atomic_init(&c->ack_gen, UINT32_MAX); /* no cursor: delivered is enough */
     pthread_mutex_init(&c->snap_lock, NULL);
     c->ncpus = libbpf_num_possible_cpus();
     if (c->ncpus <= 0) {
@@ -1249,10 +1252,11 @@ static void pend_push(struct mz_collector *c, int acc, const void *key, size_t k
 }
 
 /* The one place that says a delivery is acknowledged, so that the records
- * delivered may leave the kernel: today, when the consumer has accepted
- * every observation of the scans up to now (pend_flush drained the pending
- * list). A crash-restart design moves this to "the printers flushed them"
- * (with a persisted cursor) without touching the deletes. */
+ * delivered may leave the kernel: when the consumer has accepted every
+ * observation of the scans up to now (pend_flush drained the pending list)
+ * and, with a delivery cursor (daemon/cursor.h, col_ack), when the printers
+ * have written them: a record read but not yet printed is still in its map
+ * after a crash. */
 static void delivery_ack(struct mz_collector *c)
 {
     c->acked_scan = c->gen;
@@ -1262,7 +1266,8 @@ static void delivery_ack(struct mz_collector *c)
  * that delivery acknowledged: scan g or g+1 delivered it. */
 static bool delivery_acked(const struct mz_collector *c, uint32_t g)
 {
-    return g + 1 <= c->acked_scan;
+    /* and printed: the daemon's delivery cursor (col_ack), when it has one */
+    return g + 1 <= c->acked_scan && g + 1 <= atomic_load(&c->ack_gen);
 }
 
 /* Delivers pending records in order. Returns the number emitted, and sets
@@ -2078,6 +2083,12 @@ void col_resume(struct mz_collector *c, uint32_t from_gen)
 {
     c->resume = true;
     c->resume_gen = from_gen;
+    atomic_store(&c->ack_gen, from_gen);
+}
+
+void col_ack(struct mz_collector *c, uint32_t gen)
+{
+    atomic_store(&c->ack_gen, gen);
 }
 
 bool col_adopted(const struct mz_collector *c)

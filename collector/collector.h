@@ -109,6 +109,10 @@ void col_prog_stats(const struct mz_collector *c, uint64_t *run_ns, uint64_t *ru
  * col_is_self: p is this daemon (pid and start time), whose actions only
  * the previous daemon's programs record, in the moments of a restart. */
 void col_resume(struct mz_collector *c, uint32_t from_gen);
+/* Records changed before generation gen have been printed (the delivery
+ * cursor): only those may leave the kernel maps once final (retired).
+ * Without a call, a delivered record may. Any thread. */
+void col_ack(struct mz_collector *c, uint32_t gen);
 bool col_adopted(const struct mz_collector *c);
 const uint8_t *col_instance(const struct mz_collector *c);
 uint32_t col_gen(const struct mz_collector *c);

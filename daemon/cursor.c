@@ -377,11 +377,13 @@ bool mz_cursor_printed(struct mz_cursor *c, const char id[33])
 
 int mz_cursor_save(struct mz_cursor *c)
 {
-    if (!c || !c->pinned)
+    if (!c)
         return 0;
     uint32_t sc = atomic_load(&c->scanned);
     while (c->done < sc && atomic_load(&c->inflight[(c->done + 1) % SLOTS]) == 0)
         c->done++;
+    if (!c->pinned)
+        return 0; /* counted (col_ack), but no later daemon can resume */
     if (c->saved_once && c->done == c->saved)
         return 0;
     struct pos pos[LOGS];
@@ -429,6 +431,11 @@ int mz_cursor_save(struct mz_cursor *c)
     c->saved = c->done;
     c->saved_once = true;
     return 0;
+}
+
+uint32_t mz_cursor_gen(const struct mz_cursor *c)
+{
+    return c->done;
 }
 
 cJSON *mz_cursor_stats_json(const struct mz_cursor *c)

@@ -58,6 +58,9 @@ void mz_cursor_add(struct mz_cursor *c, uint32_t scan, int64_t n);
 /* Whether an alert of this id was printed before the restart; counts it. */
 bool mz_cursor_printed(struct mz_cursor *c, const char id[33]);
 
+/* The cursor: everything the scans up to it read is printed. */
+uint32_t mz_cursor_gen(const struct mz_cursor *c);
+
 /* Writes the cursor file when it moved (atomically: temp file + rename). */
 int mz_cursor_save(struct mz_cursor *c);
 

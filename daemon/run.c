@@ -372,7 +372,10 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
         write_status(&r);
-        (void)mz_cursor_save(r.cur);
+        if (r.cur) {
+            (void)mz_cursor_save(r.cur);
+            col_ack(r.col, mz_cursor_gen(r.cur)); /* what is printed may be retired */
+        }
         if (sig == SIGHUP)
             reload_config(&r, cfg_path);
         else if (sig == SIGTERM || sig == SIGINT) {

@@ -28,7 +28,7 @@ printers:
     format: json
   varlog:
     path: $T/log/alerts.log
-    fsync: never
+    fsync: ${VARLOG_FSYNC:-never}
 YAML
   if [ $# -gt 0 ]; then printf '%s\n' "$1" >>"$T/mizan.yaml"; fi
 }

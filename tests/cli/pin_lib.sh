@@ -19,6 +19,13 @@ pin_cleanup() {
   return 0
 }
 
+# pin_start_daemon [extra yaml]: start_daemon, keeping pin_cleanup as the
+# EXIT trap (start_daemon sets its own)
+pin_start_daemon() {
+  start_daemon "$@"
+  trap 'pin_cleanup' EXIT
+}
+
 # kill_daemon: kill -9, no drain
 kill_daemon() {
   kill -9 "$DAEMON_PID"

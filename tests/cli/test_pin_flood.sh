@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Live, as root: kill -9 in the middle of a flood of distinct alerting
-# actions, twice. One process opens N files of its own directory, each once,
-# paced over a few seconds; a test recipe (no rate limit) alerts on each
-# open. The daemon is killed while alerts are being printed and started
-# again, twice: varlog must hold exactly one alert per file, none twice and
-# none missing. Pins in a directory of this test's own.
+# actions, twice. Twice a process opens N/2 files of the test's directory,
+# each once, in one burst; a test recipe (no rate limit) alerts on each open.
+# The daemon is killed as soon as the first alert of a burst is in varlog
+# (the rest read, not yet printed) and started again: varlog must hold
+# exactly one alert per file, none twice and none missing. Pins in a
+# directory of this test's own. varlog fsyncs every line, so that printing
+# a burst takes long enough to be cut.
 source "$(dirname "$0")/pin_lib.sh"
 require_live
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
@@ -40,38 +42,45 @@ for i in range(int(sys.argv[2])):
     open(os.path.join(sys.argv[1], "f%05d" % i), "w").close()
 PY
 
-start_daemon "detect:
+VARLOG_FSYNC=always pin_start_daemon "detect:
   dirs: [$T/recipes]
   global_max_per_minute: 0"
-# the flooder: each file once, N over about 4 s
-python3 - "$T/flood" "$N" "$T/flood.pid" <<'PY' &
-import os, sys, time
-d, n = sys.argv[1], int(sys.argv[2])
-open(sys.argv[3], "w").write(str(os.getpid()))
-t0 = time.time()
-for i in range(n):
-    open(os.path.join(d, "f%05d" % i)).close()
-    ahead = t0 + 4.0 * (i + 1) / n - time.time()
-    if ahead > 0:
-        time.sleep(ahead)
-PY
-flooder=$!
+# Each round a burst: one process opens its share of the files at once, so
+# that one scan reads them all; the daemon is killed as soon as the first
+# of their alerts is in varlog, while the rest are read but not printed.
 kills=0
-for round in 1 2; do
-  # kill once some of the flood is printed
-  for _ in $(seq 1 100); do
-    n=$(grep -c pin_flood_open "$T/log/alerts.log" 2>/dev/null || true)
-    [ "${n:-0}" -gt $((round * N / 5)) ] && break
-    sleep 0.05
-  done
-  kill_daemon
+: >"$T/flood.pids"
+per=$((N / 2))
+for round in 0 1; do
+  python3 - "$T/flood" $((round * per)) $(((round + 1) * per)) "$T/flood.pids" <<'PY'
+import os, sys
+d, a, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+open(sys.argv[4], "a").write("%d\n" % os.getpid())
+for i in range(a, b):
+    open(os.path.join(d, "f%05d" % i)).close()
+PY
+  python3 - "$T/log/alerts.log" "$T/flood/f" $((round * per)) "$DAEMON_PID" <<'PY' || fail "no flood alert within 20 s"
+import os, signal, sys, time
+log, prefix, before, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        n = open(log).read().count(prefix)
+    except OSError:
+        n = 0
+    if n > before:  # the first alert of this round's burst is out: kill now
+        os.kill(pid, signal.SIGKILL)
+        print("round: killed with %d flood alerts in varlog" % n)
+        sys.exit(0)
+    time.sleep(0.001)
+sys.exit(1)
+PY
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=
   kills=$((kills + 1))
-  sleep 0.3
   restart_daemon
   wait_scans 1 || fail "restarted daemon does not scan"
 done
-wait "$flooder" || fail "flooder failed"
-flood_pid=$(cat "$T/flood.pid")
 for _ in $(seq 1 200); do
   n=$(grep -c pin_flood_open "$T/log/alerts.log" || true)
   [ "${n:-0}" -ge "$N" ] && break
@@ -79,15 +88,16 @@ for _ in $(seq 1 200); do
 done
 wait_scans 5 || fail "daemon does not scan" # room for late duplicates
 stop_daemon
-python3 - "$T/log/alerts.log" "$T/flood" "$N" "$flood_pid" <<'PY' || fail "the flood is not in varlog exactly once"
+python3 - "$T/log/alerts.log" "$T/flood" "$N" "$T/flood.pids" <<'PY' || fail "the flood is not in varlog exactly once"
 import collections, json, sys
-log, d, n, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+log, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pids = {int(l) for l in open(sys.argv[4]) if l.strip()}
 paths = collections.Counter()
 ids = collections.Counter()
 for line in open(log):
     a = json.loads(line)
     ids[a["id"]] += 1
-    if a["recipe"]["id"] == "pin_flood_open" and a["process"]["pid"] == pid:
+    if a["recipe"]["id"] == "pin_flood_open" and a["process"]["pid"] in pids:
         paths[a["file"]["path"]] += 1
 want = {"%s/f%05d" % (d, i) for i in range(n)}
 missing = want - set(paths)

@@ -13,7 +13,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 command -v perl >/dev/null || { echo "SKIP: perl missing"; exit 77; }
 trap 'pin_cleanup' EXIT
 
-start_daemon
+pin_start_daemon
 [ -e "$PIN_DIR/maps/pin_meta" ] || fail "no pin_meta pinned in $PIN_DIR"
 [ -n "$(ls "$PIN_DIR/links")" ] || fail "no link pinned in $PIN_DIR/links"
 wait_scans 3 || fail "daemon does not scan"

@@ -183,14 +183,10 @@ int mz_cli_main(int argc, char **argv)
     }
 
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"observations", no_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},
-        {"raw", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {"model-wait", required_argument, NULL, 'w'},
-        {"fresh", no_argument, NULL, 'F'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"observations", no_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'}, {"raw", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},         {"model-wait", required_argument, NULL, 'w'},
+        {"fresh", no_argument, NULL, 'F'},        {NULL, 0, NULL, 0},
     };
     int opt;
     optind = 1;

@@ -9,6 +9,7 @@
 # directory of this test's own. varlog fsyncs every line, so that printing
 # a burst takes long enough to be cut.
 source "$(dirname "$0")/pin_lib.sh"
+[ -n "${KEEP:-}" ] && echo "T=$T"
 require_live
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 trap 'pin_cleanup' EXIT
@@ -88,7 +89,7 @@ for _ in $(seq 1 200); do
 done
 wait_scans 5 || fail "daemon does not scan" # room for late duplicates
 stop_daemon
-python3 - "$T/log/alerts.log" "$T/flood" "$N" "$T/flood.pids" <<'PY' || fail "the flood is not in varlog exactly once"
+if ! python3 - "$T/log/alerts.log" "$T/flood" "$N" "$T/flood.pids" <<'PY'
 import collections, json, sys
 log, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 pids = {int(l) for l in open(sys.argv[4]) if l.strip()}
@@ -107,6 +108,12 @@ print("flood: %d files, %d alerted, %d missing, %d twice, %d ids twice"
       % (n, len(paths), len(missing), len(twice), len(dup_ids)))
 sys.exit(1 if missing or twice or dup_ids or set(paths) - want else 0)
 PY
+then
+  # missing ones with a full links map: the LRU evicted records already
+  # delivered but not yet printed (other processes fill the same maps)
+  python3 -c 'import json,sys; print("links:", json.load(open(sys.argv[1]))["collector"]["maps"]["links"])' "$T/status.json" >&2 || true
+  fail "the flood is not in varlog exactly once"
+fi
 grep -c "cursor: resuming from generation" "$T/daemon.err" | grep -qx "$kills" ||
   fail "not every restart resumed from a cursor"
 echo "ok: $N distinct alerts through $kills kill -9, each exactly once"

@@ -312,4 +312,18 @@ struct mz_overflow_rec {
     __u8 val[sizeof(struct mz_args_val)]; /* the largest value */
 };
 
+/* The one record of map "pin_meta" (collector/col_pin.c): what a restarted
+ * daemon checks before it adopts pinned maps, and the SipHash key their
+ * records are keyed with. */
+#define MZ_PIN_MAGIC 0x314e4950415a494dull /* "MIZAPIN1" */
+struct mz_pin_meta {
+    __u64 magic;
+    __u8 build[32]; /* SHA-256 of the BPF object that made the maps */
+    __u64 sip_k0;
+    __u64 sip_k1;
+    __u8 instance[16]; /* random: names this set of pins (delivery cursor) */
+    __u64 created_ns;  /* wall clock */
+};
+_Static_assert(sizeof(struct mz_pin_meta) == 80, "mz_pin_meta layout");
+
 #endif

@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@
 
 #include "bpf/mizan_maps.h"
 #include "collector/col_enrich.h"
+#include "collector/col_pin.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "mizan.skel.h"
@@ -439,6 +441,11 @@ struct col_snapshot {
 
 struct mz_collector {
     struct mizan *skel;
+    struct col_pin *pin;       /* pinned maps and links (collector.pin_dir) */
+    uint64_t self_lo, self_hi; /* mizan's own start time lies in [lo, hi) */
+    bool resume;               /* next scan also delivers gen >= resume_gen */
+    uint32_t resume_gen;
+    _Atomic uint32_t ack_gen;          /* records of gen < this are printed (col_ack) */
     struct bpf_link *dns_link;         /* cgroup_skb on the cgroup v2 root, or NULL */
     struct ring_buffer *ring;          /* the overflow ring */
     struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* */
@@ -664,6 +671,9 @@ static void own_maps(struct mz_collector *c)
     }
 }
 
+static void adopt_accounting(struct mz_collector *c);
+static uint64_t fingerprint(const uint8_t *val, size_t len, size_t off_gen);
+
 struct mz_collector *col_new(const struct mz_config *cfg)
 {
     struct mz_collector *c = NULL;
@@ -683,6 +693,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     ensure_tracefs();
 
     c = mz_calloc(1, sizeof(*c));
+    atomic_init(&c->ack_gen, UINT32_MAX); /* no cursor: delivered is enough */
     pthread_mutex_init(&c->snap_lock, NULL);
     c->ncpus = libbpf_num_possible_cpus();
     if (c->ncpus <= 0) {
@@ -702,6 +713,12 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->skel->rodata->sip_k0 = key[0];
     c->skel->rodata->sip_k1 = key[1];
     c->skel->rodata->mizan_tgid = (uint32_t)getpid();
+    if (col_self_start(&c->self_lo, &c->self_hi) == 0) {
+        c->skel->rodata->mizan_start_lo = c->self_lo;
+        c->skel->rodata->mizan_start_hi = c->self_hi;
+    } else {
+        log_warn("collector: own start time unknown: mizan's own actions will be recorded");
+    }
     uint32_t hz = kernel_hz();
     c->jiffy_ns = hz ? 1000000000u / hz : 0;
     c->skel->rodata->jiffy_ns = c->jiffy_ns;
@@ -730,6 +747,15 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     disable_missing(c->skel);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
 
+    size_t elf_len = 0;
+    const void *elf = mizan__elf_bytes(&elf_len);
+    c->pin = col_pin_prepare(c->skel->obj, elf, elf_len, cfg->collector.pin_dir,
+                             cfg->collector.pin_fresh, key);
+    if (!c->pin)
+        goto fail;
+    c->skel->rodata->sip_k0 = key[0]; /* the pinned key when adopted */
+    c->skel->rodata->sip_k1 = key[1];
+
     uint64_t t_load = mz_monotonic_ns();
     err = mizan__load(c->skel);
     if (err) {
@@ -737,6 +763,11 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     double load_ms = (double)(mz_monotonic_ns() - t_load) / 1e6;
+
+    if (col_pin_loaded(c->pin, bpf_map__fd(c->skel->maps.pin_meta), key) < 0)
+        goto fail;
+    /* adopted maps: the generation goes on from the last daemon's */
+    c->gen = c->skel->bss->cur_gen;
 
     struct mizan *s = c->skel;
     if (setup_map(c, MZ_MAP_TASKS, COL_TASKS, "tasks", s->maps.tasks,
@@ -781,6 +812,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     attach_dns(c);
+    if (col_pin_links(c->pin, c->skel->skeleton, c->dns_link, "mz_dns_ingress") < 0)
+        goto fail;
 
     size_t tcap = 1024;
     while (tcap < (size_t)tasks * 2)
@@ -797,6 +830,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->gc_keys = mz_calloc(GC_BATCH, sizeof(struct mz_ip_key));
     c->gc_vals = mz_calloc(GC_BATCH, sizeof(struct mz_args_val));
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
+    if (col_pin_adopted(c->pin))
+        adopt_accounting(c);
     log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
              "%u, files %u, "
              "args %u; overflow ring %u KiB; open path: %s reads)",
@@ -815,6 +850,7 @@ void col_free(struct mz_collector *c)
     ring_buffer__free(c->ring);
     bpf_link__destroy(c->dns_link);
     mizan__destroy(c->skel);
+    col_pin_free(c->pin);
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
         free(c->maps[i].prev.e);
         free(c->maps[i].cur.e);
@@ -1243,10 +1279,11 @@ static void pend_push(struct mz_collector *c, int acc, const void *key, size_t k
 }
 
 /* The one place that says a delivery is acknowledged, so that the records
- * delivered may leave the kernel: today, when the consumer has accepted
- * every observation of the scans up to now (pend_flush drained the pending
- * list). A crash-restart design moves this to "the printers flushed them"
- * (with a persisted cursor) without touching the deletes. */
+ * delivered may leave the kernel: when the consumer has accepted every
+ * observation of the scans up to now (pend_flush drained the pending list)
+ * and, with a delivery cursor (daemon/cursor.h, col_ack), when the printers
+ * have written them: a record read but not yet printed is still in its map
+ * after a crash. */
 static void delivery_ack(struct mz_collector *c)
 {
     c->acked_scan = c->gen;
@@ -1256,7 +1293,8 @@ static void delivery_ack(struct mz_collector *c)
  * that delivery acknowledged: scan g or g+1 delivered it. */
 static bool delivery_acked(const struct mz_collector *c, uint32_t g)
 {
-    return g + 1 <= c->acked_scan;
+    /* and printed: the daemon's delivery cursor (col_ack), when it has one */
+    return g + 1 <= c->acked_scan && g + 1 <= atomic_load(&c->ack_gen);
 }
 
 /* Delivers pending records in order. Returns the number emitted, and sets
@@ -1269,6 +1307,12 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
         struct pending *r = &c->pend[c->pend_head];
         struct mz_observation *o = build(c, r);
         if (o) {
+            /* its source: the alert id and the delivery cursor use it */
+            const struct col_map *m = &c->maps[r->acc];
+            o->src.map = (uint8_t)(r->acc + 1);
+            o->src.scan = c->gen;
+            o->src.fp = fingerprint(r->val, m->val_size, m->off_gen);
+            memcpy(o->src.key, r->key, sizeof(o->src.key));
             int err = emit(o, ctx);
             if (err == -EAGAIN) {
                 mz_observation_free(o);
@@ -1485,6 +1529,8 @@ static void visit(struct mz_collector *c, struct col_map *m, const uint8_t *key,
         fp = fingerprint(val, m->val_size, m->off_gen);
         struct ahead_entry *e = ahead_find(&m->prev, k16);
         deliver = !(e && e->first == first && e->fp == fp);
+    } else if (c->resume && g >= c->resume_gen) {
+        deliver = true; /* first scan after a restart: maybe not yet printed */
     }
     if (deliver) {
         pend_push(c, m->acc, key, m->key_size, val, m->val_size, false);
@@ -1803,6 +1849,20 @@ static void resolve(struct mz_collector *c, const struct mz_counters *sum)
     }
 }
 
+/* Adopted maps: the pinned counters hold every creation since the pins were
+ * made. The creations of the generations the last daemon did not resolve
+ * cannot be told from those it did, so the accounting starts again from the
+ * counters as they are now (bpf/README.md, "Pinning and restarts"). */
+static void adopt_accounting(struct mz_collector *c)
+{
+    struct mz_counters sum;
+    if (read_counters(c, &sum) < 0)
+        return;
+    for (int i = 0; i < MZ_MAP_COUNT; i++)
+        for (int g = 0; g < MZ_GEN_SLOTS; g++)
+            c->maps[i].created_last[g] = sum.created[i][g];
+}
+
 static void publish(struct mz_collector *c)
 {
     struct col_snapshot s;
@@ -1901,6 +1961,7 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
             return err;
     }
     sweep(c);
+    c->resume = false;
     int err = read_counters(c, &sum);
     if (err < 0) {
         log_error("collector: reading counters: %s", strerror(-err));
@@ -2041,4 +2102,38 @@ cJSON *col_stats_json(const struct mz_collector *c)
         cJSON_AddNumberToObject(e, "deferred", (double)s.enrich.sha_deferred);
     }
     return o;
+}
+
+/* ---- pinning and restarts ------------------------------------------------------ */
+
+void col_resume(struct mz_collector *c, uint32_t from_gen)
+{
+    c->resume = true;
+    c->resume_gen = from_gen;
+    atomic_store(&c->ack_gen, from_gen);
+}
+
+void col_ack(struct mz_collector *c, uint32_t gen)
+{
+    atomic_store(&c->ack_gen, gen);
+}
+
+bool col_adopted(const struct mz_collector *c)
+{
+    return col_pin_adopted(c->pin);
+}
+
+const uint8_t *col_instance(const struct mz_collector *c)
+{
+    return col_pin_instance(c->pin);
+}
+
+uint32_t col_gen(const struct mz_collector *c)
+{
+    return c->gen;
+}
+
+bool col_is_self(const struct mz_collector *c, const struct mz_process *p)
+{
+    return p->pid == (int32_t)getpid() && p->start_ns >= c->self_lo && p->start_ns < c->self_hi;
 }

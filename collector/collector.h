@@ -30,7 +30,9 @@ struct cJSON;
 struct mz_collector;
 
 /* Loads and attaches the BPF programs with maps sized from cfg->cache, sets
- * the per-boot SipHash key and mizan's tgid through rodata. Needs root and a
+ * the per-boot SipHash key and mizan's tgid and start time through rodata;
+ * with collector.pin_dir, adopts or replaces the pinned maps and pins the
+ * links (col_pin.h). Needs root and a
  * kernel with BTF. Returns NULL on failure (logged with the reason). */
 struct mz_collector *col_new(const struct mz_config *cfg);
 
@@ -98,7 +100,27 @@ uint32_t col_map_id(const struct mz_collector *c, const char *name);
  * they are off. */
 void col_prog_stats(const struct mz_collector *c, uint64_t *run_ns, uint64_t *runs);
 
-/* Detaches the programs and frees everything. Accepts NULL. */
+/* Pinning and restarts (collector/col_pin.h, bpf/README.md "Pinning and
+ * restarts"). col_resume: the next scan also delivers every record changed
+ * in generation from_gen or later (what the last daemon may not have
+ * printed; see daemon/cursor.h). col_adopted: the maps were adopted from an
+ * earlier daemon. col_instance: 16 bytes naming the pinned maps (zero when
+ * not pinned). col_gen: the generation of the last scan started.
+ * col_is_self: p is this daemon (pid and start time), whose actions only
+ * the previous daemon's programs record, in the moments of a restart. */
+void col_resume(struct mz_collector *c, uint32_t from_gen);
+/* Records changed before generation gen have been printed (the delivery
+ * cursor): only those may leave the kernel maps once final (retired).
+ * Without a call, a delivered record may. Any thread. */
+void col_ack(struct mz_collector *c, uint32_t gen);
+bool col_adopted(const struct mz_collector *c);
+const uint8_t *col_instance(const struct mz_collector *c);
+uint32_t col_gen(const struct mz_collector *c);
+bool col_is_self(const struct mz_collector *c, const struct mz_process *p);
+
+/* Frees everything. The programs detach unless they are pinned
+ * (collector.pin_dir): then they keep recording for the next daemon. Accepts
+ * NULL. */
 void col_free(struct mz_collector *c);
 
 #endif

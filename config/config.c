@@ -73,6 +73,7 @@ static const struct cfg_key k_collector[] = {
     {"hash_executables", T_BOOL, OFF(collector.hash_executables), 0, 0, NULL, NULL},
     {"hash_max_bytes", T_SIZE, OFF(collector.hash_max_bytes), 0, 1e12, NULL, NULL},
     {"direct_reads", T_ENUM, OFF(collector.direct_reads), 0, 0, direct_reads_names, NULL},
+    {"pin_dir", T_STR, OFF(collector.pin_dir), 0, 0, NULL, NULL},
     KEND,
 };
 
@@ -205,6 +206,7 @@ void mz_config_defaults(struct mz_config *c)
     c->collector.poll_ms = 20;
     c->collector.hash_executables = true;
     c->collector.hash_max_bytes = 256ull << 20;
+    c->collector.pin_dir = mz_strdup("/sys/fs/bpf/mizan");
 
     c->cache.tasks = 32768;
     c->cache.files = 65536;

@@ -84,6 +84,8 @@ struct mz_config {
         bool hash_executables; /* SHA-256 of exes (cached by dev/inode/mtime/size) */
         uint64_t hash_max_bytes;
         enum mz_direct_reads direct_reads; /* how BPF reads kernel structures */
+        char *pin_dir;  /* bpffs directory of the pinned programs and maps; NULL = none */
+        bool pin_fresh; /* not a key: `run --fresh` replaces the pins */
     } collector;
 
     struct {

@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 
+#include <openssl/evp.h>
+
 /* --- lifecycle ----------------------------------------------------------- */
 
 struct mz_observation *mz_observation_new(enum mz_obs_kind kind)
@@ -173,10 +175,38 @@ void mz_attenuation_clear(struct mz_attenuation *att)
     memset(att, 0, sizeof(*att));
 }
 
+/* The id of a live alert: the first 128 bits of SHA-256 over its source,
+ * recipe id and summary count (0: not a summary), hex. Falls back to a random id if hashing fails.
+ */
+static void source_id(const struct mz_source *src, const char *recipe, uint64_t summary,
+                      char out[33])
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(ctx, "mizan-alert", 12) == 1 &&
+              EVP_DigestUpdate(ctx, &src->map, 1) == 1 &&
+              EVP_DigestUpdate(ctx, src->key, sizeof(src->key)) == 1 &&
+              EVP_DigestUpdate(ctx, &src->fp, sizeof(src->fp)) == 1 &&
+              EVP_DigestUpdate(ctx, recipe ? recipe : "", recipe ? strlen(recipe) + 1 : 1) == 1 &&
+              EVP_DigestUpdate(ctx, &summary, sizeof(summary)) == 1 &&
+              EVP_DigestFinal_ex(ctx, md, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(ctx);
+    if (ok)
+        mz_hex(md, 16, out);
+    else
+        mz_random_id(out);
+}
+
 struct mz_alert *mz_alert_new(struct mz_detection *det, const char *host)
 {
     struct mz_alert *a = mz_calloc(1, sizeof(*a));
-    mz_random_id(a->id);
+    if (det && det->obs.src.map)
+        /* a summary (its obs is a sample) is not the alert of its sample */
+        source_id(&det->obs.src, det->recipe.id, det->summary ? det->summary->count : 0, a->id);
+    else
+        mz_random_id(a->id);
     a->time_ns = mz_now_ns();
     a->host = mz_strdup(host ? host : "");
     if (det) {

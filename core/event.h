@@ -127,8 +127,22 @@ struct mz_tamper {
     char *detail;  /* what was touched, e.g. the map name */
 };
 
+/* Where a live observation came from: the collector's map, the kernel
+ * record's key, a fingerprint of its value (generation excluded) and the scan
+ * that read it. map 0: not from the collector (replay). The alert id is a
+ * digest of it and the recipe, so that a record delivered again after a
+ * restart makes the same id; the delivery cursor counts by scan. */
+struct mz_source {
+    uint8_t map; /* MZ_MAP_* + 1, 0: none */
+    uint8_t pad[3];
+    uint32_t scan;
+    uint64_t fp;
+    uint8_t key[16];
+};
+
 struct mz_observation {
     enum mz_obs_kind kind;
+    struct mz_source src;
     uint64_t first_ns; /* wall clock of the first occurrence */
     uint64_t last_ns;  /* wall clock of the latest occurrence */
     uint64_t count;    /* occurrences aggregated into this record */
@@ -226,7 +240,9 @@ void mz_summary_free(struct mz_summary *s);
 void mz_recipe_ref_clear(struct mz_recipe_ref *r);
 void mz_recipe_ref_copy(struct mz_recipe_ref *dst, const struct mz_recipe_ref *src);
 
-/* Takes det (frees its shell); sets a fresh id, the current time and host. */
+/* Takes det (frees its shell); sets the id (a digest of det->obs.src and the
+ * recipe id when src.map is set, else 128 random bits), the current time
+ * and host. */
 struct mz_alert *mz_alert_new(struct mz_detection *det, const char *host);
 void mz_alert_free(struct mz_alert *alert);
 void mz_attenuation_clear(struct mz_attenuation *att);

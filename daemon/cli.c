@@ -32,14 +32,21 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run", "mizan run [-c FILE] [--observations] [--format json|text]",
+    {"run", "mizan run [-c FILE] [--observations] [--format json|text] [--fresh]",
      "Load the eBPF collector and run the daemon in the foreground until SIGTERM or SIGINT,\n"
      "which drain every queue and flush every printer. SIGHUP reloads the recipes and the\n"
-     "log level. The default command.\n"
+     "log level. The default command. The programs stay attached through pins in\n"
+     "collector.pin_dir after mizan exits (also on SIGTERM), and the next start adopts\n"
+     "them and delivers what they recorded meanwhile; `mizan uninstall` detaches them.\n"
      "  -c, --config FILE   configuration (default " DEFAULT_CONFIG
      " if present, else built-in defaults)\n"
      "  --observations      print observations as JSON lines instead of detecting\n"
-     "  --format FMT        stdout format: json or text (overrides printers.stdout.format)\n"},
+     "  --format FMT        stdout format: json or text (overrides printers.stdout.format)\n"
+     "  --fresh             remove the pinned maps and links first: start from empty maps\n"},
+    {"uninstall", "mizan uninstall [-c FILE]",
+     "Detach mizan's programs for good: remove the pinned links and maps in\n"
+     "collector.pin_dir and the delivery cursor. Stop the daemon first (exit 3 while one\n"
+     "runs on that pin_dir).\n"},
     {"check-config", "mizan check-config FILE",
      "Parse and check a configuration file with the same checks as `run`; errors name\n"
      "file:line:column and the key. Exit 0 when valid, 2 otherwise.\n"},
@@ -118,7 +125,7 @@ int mz_cli_main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : "run";
     const struct command *cmd;
     const char *cfg_path = NULL, *format = NULL;
-    bool observations = false, raw = false;
+    bool observations = false, raw = false, fresh = false;
     uint64_t model_wait_ms = MZ_REPLAY_MODEL_WAIT_MS;
     struct mz_config cfg;
     int status;
@@ -176,13 +183,10 @@ int mz_cli_main(int argc, char **argv)
     }
 
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"observations", no_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},
-        {"raw", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {"model-wait", required_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"observations", no_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'}, {"raw", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},         {"model-wait", required_argument, NULL, 'w'},
+        {"fresh", no_argument, NULL, 'F'},        {NULL, 0, NULL, 0},
     };
     int opt;
     optind = 1;
@@ -206,6 +210,9 @@ int mz_cli_main(int argc, char **argv)
                         optarg);
                 return 2;
             }
+            break;
+        case 'F':
+            fresh = true;
             break;
         case 'h':
             usage_cmd(cmd, stdout);
@@ -258,8 +265,11 @@ int mz_cli_main(int argc, char **argv)
         return 2;
     }
     mz_log_set_level(cfg.log_level);
+    cfg.collector.pin_fresh = fresh;
     if (strcmp(name, "run") == 0)
         status = mz_run(&cfg, cfg_path, observations);
+    else if (strcmp(name, "uninstall") == 0)
+        status = mz_uninstall(&cfg);
     else if (strcmp(name, "replay") == 0)
         status = mz_replay(&cfg, argv[optind], model_wait_ms);
     else

@@ -25,4 +25,8 @@ int mz_replay(struct mz_config *cfg, const char *path, uint64_t model_wait_ms);
 /* Prints a running daemon's status file. */
 int mz_status(const struct mz_config *cfg, bool raw);
 
+/* Removes the pins in collector.pin_dir (the programs detach) and the
+ * delivery cursor. 3 while a daemon runs on that pin_dir. */
+int mz_uninstall(const struct mz_config *cfg);
+
 #endif

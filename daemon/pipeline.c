@@ -16,6 +16,7 @@
 
 #include "attenuator/attenuator.h"
 #include "core/log.h"
+#include "daemon/cursor.h"
 #include "detect/detect.h"
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
@@ -36,17 +37,26 @@ struct mz_pipeline {
     _Atomic uint64_t detections;
     _Atomic uint64_t alerts;
     _Atomic uint64_t q1_full;
+    struct mz_cursor *cur; /* live runs: delivery accounting, or NULL */
 };
 
 static void on_alert(struct mz_alert *alert, void *ctx)
 {
     struct mz_pipeline *p = ctx;
+    if (p->cur && alert->det.obs.src.map && mz_cursor_printed(p->cur, alert->id)) {
+        /* printed before a restart (cursor.h): not again */
+        mz_cursor_add(p->cur, alert->det.obs.src.scan, -1);
+        mz_alert_free(alert);
+        return;
+    }
     atomic_fetch_add_explicit(&p->alerts, 1, memory_order_relaxed);
     prn_output_submit(p->out, alert);
 }
 
 static int on_detection(struct mz_detection *det, void *ctx)
 {
+    struct mz_pipeline *p = ctx;
+    mz_cursor_add(p->cur, det->obs.src.scan, 1);
     mz_pipeline_submit_detection(ctx, det);
     return 0;
 }
@@ -83,6 +93,7 @@ static void detect_one(struct mz_pipeline *p, struct mz_observation *obs)
     } else {
         mz_pipeline_match(p, obs);
     }
+    mz_cursor_add(p->cur, obs->src.scan, -1); /* its detections hold their own counts */
     mz_observation_free(obs);
 }
 
@@ -186,6 +197,18 @@ struct mz_pipeline *mz_pipeline_new(const struct mz_config *cfg, unsigned flags,
 fail:
     mz_pipeline_free(p);
     return NULL;
+}
+
+static void alert_done(uint32_t scan, void *ctx)
+{
+    mz_cursor_add(ctx, scan, -1);
+}
+
+void mz_pipeline_set_cursor(struct mz_pipeline *p, struct mz_cursor *cur)
+{
+    p->cur = cur;
+    if (p->out)
+        prn_output_on_done(p->out, alert_done, cur);
 }
 
 int mz_pipeline_start(struct mz_pipeline *p)

@@ -32,6 +32,11 @@ enum mz_pipeline_flags {
 /* cfg must outlive the pipeline. NULL on error (logged, err filled). */
 struct mz_pipeline *mz_pipeline_new(const struct mz_config *cfg, unsigned flags, char *err,
                                     size_t errlen);
+/* Before start: counts every observation, detection and alert against cur
+ * (daemon/cursor.h) and skips alerts cur says were printed before a
+ * restart. cur must outlive the pipeline. */
+struct mz_cursor;
+void mz_pipeline_set_cursor(struct mz_pipeline *p, struct mz_cursor *cur);
 int mz_pipeline_start(struct mz_pipeline *p) MZ_MUST_CHECK;
 /* Collector side of q1: takes obs on 0; -EAGAIN when q1 is full (obs not
  * taken). Single producer. */

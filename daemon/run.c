@@ -33,8 +33,10 @@
 
 #include <bpf/bpf.h>
 
+#include "collector/col_pin.h"
 #include "collector/collector.h"
 #include "core/log.h"
+#include "daemon/cursor.h"
 #include "daemon/daemon.h"
 #include "daemon/pipeline.h"
 #include "netpolicy/np.h"
@@ -46,6 +48,7 @@ struct runner {
     struct mz_pipeline *pipe;
     struct mz_collector *col;
     struct np *np;               /* the network policy, when netpolicy.enabled */
+    struct mz_cursor *cur;       /* delivery cursor (live runs with a status file) */
     struct mz_stage_set *stages; /* the collector stage */
     struct mz_waiter col_waiter; /* wakes the collector early on stop */
     _Atomic uint64_t scans;
@@ -58,8 +61,19 @@ struct runner {
 static int emit_observation(struct mz_observation *obs, void *ctx)
 {
     struct runner *r = ctx;
-    if (!r->final_scan)
-        return mz_pipeline_push_observation(r->pipe, obs);
+    if (col_is_self(r->col, &obs->proc)) {
+        /* this daemon, seen by the last one's programs while it took over */
+        mz_observation_free(obs);
+        return 0;
+    }
+    uint32_t scan = obs->src.scan;
+    mz_cursor_add(r->cur, scan, 1);
+    if (!r->final_scan) {
+        int err = mz_pipeline_push_observation(r->pipe, obs);
+        if (err)
+            mz_cursor_add(r->cur, scan, -1);
+        return err;
+    }
     /* last scan before exit: wait for room rather than leave data behind */
     while (mz_pipeline_push_observation(r->pipe, obs) == -EAGAIN) {
         struct timespec ts = {0, 1000000};
@@ -68,13 +82,24 @@ static int emit_observation(struct mz_observation *obs, void *ctx)
     return 0;
 }
 
+/* One scan, with the cursor told where the logs were when it began and
+ * when everything it read has been handed over. */
+static int scan_once(struct runner *r)
+{
+    mz_cursor_scan_start(r->cur, col_gen(r->col) + 1);
+    int n = col_scan(r->col, emit_observation, r);
+    if (n >= 0)
+        mz_cursor_scanned(r->cur, col_gen(r->col));
+    return n;
+}
+
 /* The collector stage: a scan per cadence until asked to stop, then a last
  * scan that waits for q1 room instead of leaving records behind. */
 static void *collector_main(void *arg)
 {
     struct runner *r = arg;
     for (;;) {
-        int n = col_scan(r->col, emit_observation, r);
+        int n = scan_once(r);
         if (r->np && np_tick(r->np, emit_observation, r) == -EAGAIN)
             n = -EAGAIN;
         uint64_t zero = 0;
@@ -115,7 +140,7 @@ static void *collector_main(void *arg)
             break;
     }
     r->final_scan = true;
-    int n = col_scan(r->col, emit_observation, r);
+    int n = scan_once(r);
     if (n < 0)
         log_warn("collector: final scan failed: %s", strerror(-n));
     if (r->np)
@@ -231,6 +256,8 @@ static void write_status(struct runner *r)
         cJSON_AddItemToObject(j, "collector", col_stats_json(r->col));
     if (r->np)
         cJSON_AddItemToObject(j, "netpolicy", np_stats_json(r->np));
+    if (r->cur)
+        cJSON_AddItemToObject(j, "delivery_cursor", mz_cursor_stats_json(r->cur));
     cJSON_AddItemToObject(j, "pipeline", mz_pipeline_stats_json(r->pipe));
     s = cJSON_Print(j);
     cJSON_Delete(j);
@@ -305,6 +332,11 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
             log_error("run: the collector could not start (see above); nothing to observe");
             goto out;
         }
+        r.cur = mz_cursor_new(cfg, col_instance(r.col));
+        uint32_t from = 0;
+        if (r.cur && mz_cursor_restore(r.cur, col_adopted(r.col), &from) > 0)
+            col_resume(r.col, from);
+        mz_pipeline_set_cursor(r.pipe, r.cur);
     } else {
         log_warn("run: collector.enabled is false: no behaviour will be observed");
     }
@@ -340,6 +372,10 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
         write_status(&r);
+        if (r.cur) {
+            (void)mz_cursor_save(r.cur);
+            col_ack(r.col, mz_cursor_gen(r.cur)); /* what is printed may be retired */
+        }
         if (sig == SIGHUP)
             reload_config(&r, cfg_path);
         else if (sig == SIGTERM || sig == SIGINT) {
@@ -359,8 +395,11 @@ out:;
     mz_stages_free(r.stages);
     if (r.pipe)
         write_status(&r);
+    if (status == 0)
+        (void)mz_cursor_save(r.cur); /* drained: everything scanned is printed */
     mz_pipeline_free(r.pipe);
     np_free(r.np); /* detaches: nothing is refused once mizan is gone */
+    mz_cursor_free(r.cur);
     col_free(r.col);
     log_debug("run: collector detached");
     if (status == 0)
@@ -431,4 +470,28 @@ int mz_status(const struct mz_config *cfg, bool raw)
         free(s);
     }
     return 0;
+}
+
+int mz_uninstall(const struct mz_config *cfg)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "mizan: uninstall needs root\n");
+        return 3;
+    }
+    int n = col_pin_remove(cfg->collector.pin_dir);
+    if (n == -EBUSY) {
+        fprintf(stderr, "mizan: a daemon is running on %s: stop it first\n",
+                cfg->collector.pin_dir);
+        return 3;
+    }
+    if (n < 0) {
+        fprintf(stderr, "mizan: %s: %s\n", cfg->collector.pin_dir, strerror(-n));
+        return 3;
+    }
+    int err = mz_cursor_remove(cfg);
+    if (err < 0)
+        fprintf(stderr, "mizan: removing the delivery cursor: %s\n", strerror(-err));
+    printf("removed %d pins from %s; mizan's programs are detached\n", n,
+           cfg->collector.pin_dir ? cfg->collector.pin_dir : "(no pin_dir)");
+    return err < 0 ? 1 : 0;
 }

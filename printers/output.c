@@ -30,6 +30,7 @@
 
 struct prn_line {
     _Atomic uint32_t refs;
+    uint32_t scan; /* the alert's source scan, for the on_done callback */
     char *json;
     size_t json_len;
     char *text; /* NULL unless a printer wants text */
@@ -60,11 +61,15 @@ struct prn_output {
     struct mz_stage_set *stages; /* one stage per printer */
     _Atomic uint64_t submitted;
     char spool_dir[PATH_MAX];
+    prn_done_fn on_done;
+    void *done_ctx;
 };
 
-static void line_unref(struct prn_line *l)
+static void line_unref(struct prn_output *o, struct prn_line *l)
 {
     if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) == 1) {
+        if (o && o->on_done)
+            o->on_done(l->scan, o->done_ctx);
         free(l->json);
         free(l->text);
         free(l);
@@ -163,7 +168,7 @@ static void print_one(struct slot *s, struct prn_line *l)
         write_line(s, l->text, l->text_len);
     else
         write_line(s, l->json, l->json_len);
-    line_unref(l);
+    line_unref(s->out, l);
 }
 
 /* A printer's stage: prints its queue, replays its spool when the queue runs
@@ -268,6 +273,12 @@ int prn_output_add(struct prn_output *o, struct prn_printer *p)
     return 0;
 }
 
+void prn_output_on_done(struct prn_output *o, prn_done_fn fn, void *ctx)
+{
+    o->on_done = fn;
+    o->done_ctx = ctx;
+}
+
 int prn_output_start(struct prn_output *o)
 {
     int r;
@@ -306,6 +317,8 @@ void prn_output_submit(struct prn_output *o, struct mz_alert *alert)
         log_warn("no printer takes %s alerts; alert: %s", withheld ? "withheld" : "printed", j);
         free(j);
         free(l);
+        if (o->on_done)
+            o->on_done(alert->det.obs.src.scan, o->done_ctx);
         mz_alert_free(alert);
         return;
     }
@@ -321,6 +334,7 @@ void prn_output_submit(struct prn_output *o, struct mz_alert *alert)
             mz_buf_free(&b);
         }
     }
+    l->scan = alert->det.obs.src.scan;
     mz_alert_free(alert);
     atomic_store_explicit(&l->refs, targets, memory_order_relaxed);
 
@@ -335,7 +349,7 @@ void prn_output_submit(struct prn_output *o, struct mz_alert *alert)
                 spool_line(s, l->text, l->text_len);
             else
                 spool_line(s, l->json, l->json_len);
-            line_unref(l);
+            line_unref(s->out, l);
         }
     }
 }
@@ -382,7 +396,7 @@ void prn_output_free(struct prn_output *o)
         struct slot *s = &o->slots[i];
         void *item;
         while (mz_mpmc_pop(s->q, &item))
-            line_unref(item); /* only after a failed start */
+            line_unref(NULL, item); /* only after a failed start: not printed */
         mz_mpmc_free(s->q);
         if (s->spool) {
             fclose(s->spool);

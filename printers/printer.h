@@ -53,6 +53,11 @@ struct prn_output *prn_output_new(const struct mz_config *cfg);
 /* Adds a printer before prn_output_start (tests, extra printers). Takes p. */
 int prn_output_add(struct prn_output *o, struct prn_printer *p) MZ_MUST_CHECK;
 int prn_output_start(struct prn_output *o) MZ_MUST_CHECK;
+/* Before start: fn(scan, ctx) runs once per submitted alert, on whichever
+ * thread finished it, when every printer it went to has written it (or
+ * spooled it); scan is the alert's det.obs.src.scan (daemon/cursor.h). */
+typedef void (*prn_done_fn)(uint32_t scan, void *ctx);
+void prn_output_on_done(struct prn_output *o, prn_done_fn fn, void *ctx);
 /* Takes alert. Thread-safe: any number of threads may submit at once. Never
  * blocks on a printer. */
 void prn_output_submit(struct prn_output *o, struct mz_alert *alert);

@@ -11,6 +11,10 @@
 const volatile __u64 sip_k0 = 0;
 const volatile __u64 sip_k1 = 0;
 const volatile __u32 mizan_tgid = 0;
+/* mizan's start time (start_boottime) lies in [lo, hi): with the tgid, the
+ * daemon itself; a process that reuses a crashed daemon's pid is recorded. */
+const volatile __u64 mizan_start_lo = 0;
+const volatile __u64 mizan_start_hi = 0;
 /* Length of a jiffy in ns (from CONFIG_HZ); 0: unknown, the hot path then
  * reads the precise clock. */
 const volatile __u32 jiffy_ns = 0;

@@ -6,6 +6,17 @@
 #ifndef MIZAN_BPF_HELPERS_BASE_H
 #define MIZAN_BPF_HELPERS_BASE_H
 
+/* Whether the current task is mizan: its tgid, then (only when the tgid
+ * matches) its start time. */
+static __always_inline int is_mizan(__u32 tgid)
+{
+    if (tgid != mizan_tgid)
+        return 0;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    __u64 start = BPF_CORE_READ(t, group_leader, start_boottime);
+    return start >= mizan_start_lo && start < mizan_start_hi;
+}
+
 static __always_inline struct mz_counters *ctr(void)
 {
     __u32 zero = 0;

@@ -198,4 +198,14 @@ struct {
     __type(value, struct dns_scratch);
 } dns_scratch_map SEC(".maps");
 
+/* Pinning metadata (collector/col_pin.c): written by userland only, read by
+ * a restarted daemon to adopt these maps. No program uses it; it is here so
+ * that it is one of mizan's own maps (tamper evidence). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct mz_pin_meta);
+} pin_meta SEC(".maps");
+
 #endif

@@ -189,7 +189,7 @@ static __always_inline int sys_exit_body(struct pt_regs *regs, long ret, const b
     /* mizan's own reads of /proc and of its maps would feed back into every
      * scan: not recorded (its bpf() calls are not tamper either). */
     struct task_struct *t = bpf_get_current_task_btf();
-    if (t->tgid == mizan_tgid)
+    if (is_mizan(t->tgid))
         return 0;
     if (nr == NR_openat || nr == NR_open || nr == NR_openat2 || nr == NR_creat) {
         if (ret < 0)

@@ -33,7 +33,7 @@ static __always_inline __u32 map_id_of_fd(int fd)
 __noinline int mz_bpf_call(int cmd, __u64 uattr_arg)
 {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    if (tgid == mizan_tgid)
+    if (is_mizan(tgid))
         return 0;
     const void *uattr = (const void *)uattr_arg;
 

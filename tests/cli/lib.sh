@@ -18,6 +18,7 @@ status_file: $T/status.json
 collector:
   enabled: ${COLLECTOR:-false}
   cadence: ${CADENCE:-500ms}
+  pin_dir: ${PIN_DIR:-}
 attenuator:
   enabled: false
   cache:
@@ -27,7 +28,7 @@ printers:
     format: json
   varlog:
     path: $T/log/alerts.log
-    fsync: never
+    fsync: ${VARLOG_FSYNC:-never}
 YAML
   if [ $# -gt 0 ]; then printf '%s\n' "$1" >>"$T/mizan.yaml"; fi
 }

@@ -203,6 +203,8 @@ static int group_setup(void **state)
         return -1;
     mz_log_set_level(MZ_LOG_INFO);
     mz_config_defaults(&H.cfg);
+    free(H.cfg.collector.pin_dir); /* never the default pins (tests/cli/test_pin_*.sh pin) */
+    H.cfg.collector.pin_dir = NULL;
     const char *dr = getenv("MIZAN_TEST_DIRECT_READS");
     if (dr && strcmp(dr, "off") == 0)
         H.cfg.collector.direct_reads = MZ_DIRECT_OFF;

@@ -49,6 +49,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/definitions/syscall_list.h"
 #include "bpf/mizan_maps.h"
 #include "collector/col_enrich.h"
 #include "core/log.h"
@@ -282,7 +283,9 @@ struct col_snapshot {
 
 struct mz_collector {
     struct mizan *skel;
-    struct bpf_link *dns_link; /* cgroup_skb on the cgroup v2 root, or NULL */
+    struct bpf_link *dns_link;                /* cgroup_skb on the cgroup v2 root, or NULL */
+    struct bpf_link *sys_links[COL_SYSCALLS]; /* the syscall exit tracepoints */
+    int n_sys_links;
     int fd_domains;
     struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* (counted ones) */
     int fd_files, fd_files_long, fd_args, fd_args_long, fd_counters;
@@ -291,7 +294,7 @@ struct mz_collector {
     size_t n_own;
     int ncpus;
     uint32_t jiffy_ns; /* 0: the kernel's tick length is unknown */
-    bool direct_reads; /* the open path loaded is mz_sys_exit (not _compat) */
+    bool direct_reads; /* the open path loaded is mz_open_exit (not _compat) */
     uint32_t gen;
     uint64_t boot_to_wall;
 
@@ -377,9 +380,49 @@ static bool kernel_has_rdonly_cast(void)
 static bool choose_open_path(struct mizan *skel, enum mz_direct_reads mode)
 {
     bool direct = mode == MZ_DIRECT_AUTO && kernel_has_rdonly_cast();
-    bpf_program__set_autoload(skel->progs.mz_sys_exit, direct);
-    bpf_program__set_autoload(skel->progs.mz_sys_exit_compat, !direct);
+    bpf_program__set_autoload(skel->progs.mz_open_exit, direct);
+    bpf_program__set_autoload(skel->progs.mz_open_exit_compat, !direct);
     return direct;
+}
+
+#define SYSCALL_NAME(n) #n,
+static const char *const open_syscalls[] = {MZ_OPEN_SYSCALLS(SYSCALL_NAME)};
+static const char *const other_syscalls[] = {MZ_OTHER_SYSCALLS(SYSCALL_NAME)};
+_Static_assert(sizeof(open_syscalls) / sizeof(open_syscalls[0]) +
+                       sizeof(other_syscalls) / sizeof(other_syscalls[0]) <=
+                   COL_SYSCALLS,
+               "COL_SYSCALLS holds every recorded syscall");
+
+static int attach_syscall_list(struct bpf_program *p, const char *const *names, size_t n,
+                               struct bpf_link **links, int k)
+{
+    for (size_t i = 0; i < n; i++) {
+        char tp[64], path[128];
+        snprintf(tp, sizeof(tp), "sys_exit_%s", names[i]);
+        snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", tp);
+        if (access(path, F_OK) != 0) {
+            log_info("collector: syscalls:%s: no such tracepoint on this kernel, %s not recorded",
+                     tp, names[i]);
+            continue;
+        }
+        struct bpf_link *l = bpf_program__attach_tracepoint(p, "syscalls", tp);
+        if (!l) {
+            log_warn("collector: syscalls:%s: cannot attach: %s, %s not recorded", tp,
+                     strerror(errno), names[i]);
+            continue;
+        }
+        links[k++] = l;
+    }
+    return k;
+}
+
+int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
+                        struct bpf_link *links[COL_SYSCALLS])
+{
+    int k = attach_syscall_list(open, open_syscalls,
+                                sizeof(open_syscalls) / sizeof(open_syscalls[0]), links, 0);
+    return attach_syscall_list(other, other_syscalls,
+                               sizeof(other_syscalls) / sizeof(other_syscalls[0]), links, k);
 }
 
 /* CONFIG_HZ from the kernel's config (/boot/config-RELEASE or
@@ -590,6 +633,13 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         log_error("collector: attaching the BPF programs failed: %s", strerror(-err));
         goto fail;
     }
+    c->n_sys_links =
+        col_attach_syscalls(c->direct_reads ? s->progs.mz_open_exit : s->progs.mz_open_exit_compat,
+                            s->progs.mz_other_exit, c->sys_links);
+    if (c->n_sys_links == 0) {
+        log_error("collector: no syscall tracepoint could be attached");
+        goto fail;
+    }
     attach_dns(c);
 
     size_t tcap = 1024;
@@ -604,8 +654,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->vals = mz_calloc(BATCH, VAL_MAX);
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
     log_info("collector: attached (maps: tasks %u, links %u, flows %u, files %u, args %u; "
-             "open path: %s reads)",
-             tasks, links, flows, files, args, c->direct_reads ? "direct" : "probe");
+             "open path: %s reads; %d syscall tracepoints)",
+             tasks, links, flows, files, args, c->direct_reads ? "direct" : "probe",
+             c->n_sys_links);
     return c;
 fail:
     col_free(c);
@@ -617,6 +668,8 @@ void col_free(struct mz_collector *c)
     if (!c)
         return;
     bpf_link__destroy(c->dns_link);
+    for (int i = 0; i < c->n_sys_links; i++)
+        bpf_link__destroy(c->sys_links[i]);
     mizan__destroy(c->skel);
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
         free(c->maps[i].prev.e);

@@ -66,6 +66,20 @@ uint32_t col_map_id(const struct mz_collector *c, const char *name);
  * they are off. */
 void col_prog_stats(const struct mz_collector *c, uint64_t *run_ns, uint64_t *runs);
 
+/* The syscalls whose exits mizan records (bpf/definitions/syscall_list.h),
+ * and the attach of programs to their syscalls:sys_exit_NAME tracepoints,
+ * shared with the benchmark's floor: open goes on the opens' tracepoints,
+ * other on every other recorded syscall's. A syscall whose tracepoint this
+ * kernel lacks is skipped with a log line (info); one that could not be
+ * attached, with a warning. Stores the links in links (COL_SYSCALLS
+ * entries, owned by the caller: bpf_link__destroy each) and returns how many
+ * were attached. */
+struct bpf_program;
+struct bpf_link;
+enum { COL_SYSCALLS = 64 };
+int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
+                        struct bpf_link *links[COL_SYSCALLS]);
+
 /* Detaches the programs and frees everything. Accepts NULL. */
 void col_free(struct mz_collector *c);
 

@@ -25,8 +25,8 @@ __u32 own_map_ids[MZ_OWN_MAPS_MAX] = {};
 __u32 path_epoch = 0;
 
 /* Kernel 6.2+: makes a typed pointer of an address, for direct loads
- * instead of probe-read helper calls. The collector loads mz_sys_exit when
- * the kernel has it, mz_sys_exit_compat otherwise. */
+ * instead of probe-read helper calls. The collector loads mz_open_exit when
+ * the kernel has it, mz_open_exit_compat otherwise. */
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
 
 #endif

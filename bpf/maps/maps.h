@@ -116,6 +116,9 @@ struct scratch {
      * open_ident). */
     __u64 id_mnt;
     __u64 id_dentry;
+    /* Where the task's saved user registers are, as an offset from its
+     * stack (0: not learnt yet on this CPU; see open_regs). */
+    __u64 regs_off;
     struct mz_file_val file;
     struct mz_file_val file2;
     struct mz_args_val args;

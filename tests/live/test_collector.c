@@ -35,7 +35,11 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <dirent.h>
+
+#include "bpf/definitions/syscall_list.h"
 
 struct harness {
     struct mz_config cfg;
@@ -643,6 +647,71 @@ static void test_tamper(void **state)
         assert_false(H.obs[i]->kind == MZ_OBS_TAMPER && H.obs[i]->proc.pid == getpid());
 }
 
+#define SYSCALL_NAME(n) #n,
+static const char *const recorded_syscalls[] = {MZ_OPEN_SYSCALLS(SYSCALL_NAME)
+                                                    MZ_OTHER_SYSCALLS(SYSCALL_NAME)};
+#define N_RECORDED (sizeof(recorded_syscalls) / sizeof(recorded_syscalls[0]))
+
+/* No program on syscalls nobody needs: every syscall hook this process (the
+ * collector) holds is the sys_exit tracepoint of a recorded syscall, none is
+ * a raw tracepoint on every syscall's entry or exit, and each recorded
+ * syscall this kernel has a tracepoint for has its program (those it lacks
+ * were skipped, col_new did not fail). */
+static void test_syscall_hooks(void **state)
+{
+    (void)state;
+    bool attached[N_RECORDED] = {false};
+    int n_sys = 0, n_raw = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char name[256];
+        uint32_t len = sizeof(name), prog_id = 0, type = 0;
+        __u64 off = 0, addr = 0;
+        int64_t v;
+        if (mz_parse_i64(e->d_name, 0, 1 << 20, &v) < 0 || (int)v == dirfd(d))
+            continue;
+        int fd = (int)v;
+        if (bpf_task_fd_query(getpid(), fd, 0, name, &len, &prog_id, &type, &off, &addr) < 0)
+            continue;
+        if (type == BPF_FD_TYPE_RAW_TRACEPOINT) {
+            n_raw++;
+            if (strcmp(name, "sys_exit") == 0 || strcmp(name, "sys_enter") == 0)
+                fail_msg("a program on every syscall: raw tracepoint %s", name);
+        }
+        if (type != BPF_FD_TYPE_TRACEPOINT || strncmp(name, "sys_e", 5) != 0)
+            continue;
+        size_t i = 0;
+        while (i < N_RECORDED &&
+               (strncmp(name, "sys_exit_", 9) != 0 || strcmp(name + 9, recorded_syscalls[i]) != 0))
+            i++;
+        if (i == N_RECORDED)
+            fail_msg("a program on syscalls:%s, which mizan does not record", name);
+        assert_false(attached[i]);
+        attached[i] = true;
+        n_sys++;
+    }
+    closedir(d);
+    int n_exist = 0;
+    for (size_t i = 0; i < N_RECORDED; i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/sys_exit_%s",
+                 recorded_syscalls[i]);
+        bool exists = access(path, F_OK) == 0;
+        n_exist += exists;
+        if (exists != attached[i])
+            fail_msg("sys_exit_%s: tracepoint %s, program %s", recorded_syscalls[i],
+                     exists ? "present" : "absent", attached[i] ? "attached" : "not attached");
+    }
+    fprintf(stderr,
+            "syscall hooks: %d sys_exit tracepoints of %zu recorded syscalls (%d here), "
+            "%d raw tracepoints\n",
+            n_sys, N_RECORDED, n_exist, n_raw);
+    assert_true(n_raw >= 3); /* sched_process_{fork,exec,exit}: the query sees raw ones */
+    assert_true(n_sys > 30);
+}
+
 static int atoi_free_index(const char *s);
 
 /* A consumer that takes `budget` observations per scan, then says -EAGAIN. */
@@ -879,6 +948,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_to_first_scan),
+        cmocka_unit_test(test_syscall_hooks),
         cmocka_unit_test(test_shadow_read),
         cmocka_unit_test(test_exec),
         cmocka_unit_test(test_file_actions),

@@ -509,26 +509,52 @@ static int setup_map(struct mz_collector *c, int acc, const char *name, struct b
     return 0;
 }
 
-static void own_maps(struct mz_collector *c)
+/* Every map of the object is in the own-maps table: no silent cap. */
+_Static_assert(sizeof(((struct mizan *)0)->maps) / sizeof(struct bpf_map *) <= MZ_OWN_MAPS_MAX,
+               "the object has more maps than MZ_OWN_MAPS_MAX (bpf/mizan_maps.h) holds");
+
+/* Puts the ids of every map of the object in the kernel's own-maps table
+ * (with the id of the generation's map) and freezes it: from then on no
+ * process can change it. Returns 0 or -errno. */
+static int own_maps(struct mz_collector *c)
 {
+    struct mizan__data_ids ids;
+    memset(&ids, 0, sizeof(ids));
     struct bpf_map *m;
     bpf_object__for_each_map(m, c->skel->obj)
     {
         struct bpf_map_info info;
         uint32_t len = sizeof(info);
         memset(&info, 0, sizeof(info));
-        if (c->n_own >= MZ_OWN_MAPS_MAX)
-            break;
+        if (c->n_own >= MZ_OWN_MAPS_MAX) /* cannot happen: see the assert above */
+            return -E2BIG;
         if (bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len) < 0)
-            continue;
+            return -errno;
         c->own_ids[c->n_own] = info.id;
         (void)mz_strlcpy(c->own_names[c->n_own], bpf_map__name(m), sizeof(c->own_names[0]));
-        c->skel->bss->own_map_ids[c->n_own] = info.id;
+        ids.own_map_ids[c->n_own] = info.id;
+        if (m == c->skel->maps.data_gen)
+            ids.gen_map_id = info.id;
         for (int i = 0; i < MZ_MAP_COUNT; i++)
             if (c->maps[i].name && strcmp(c->maps[i].name, bpf_map__name(m)) == 0)
                 c->maps[i].id = info.id;
         c->n_own++;
     }
+    int fd = bpf_map__fd(c->skel->maps.data_ids), zero = 0;
+    if (bpf_map_update_elem(fd, &zero, &ids, BPF_ANY) < 0 || bpf_map_freeze(fd) < 0)
+        return -errno;
+    return 0;
+}
+
+/* The scan generation, set by mz_set_gen (an aligned store in the kernel;
+ * its map cannot be mmapped, and a write by anyone else is tamper). */
+static int set_gen(struct mz_collector *c, uint32_t gen)
+{
+    uint64_t args[1] = {gen};
+    LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = args, .ctx_size_in = sizeof(args));
+    if (bpf_prog_test_run_opts(bpf_program__fd(c->skel->progs.mz_set_gen), &o) < 0)
+        return -errno;
+    return o.retval == 0 ? 0 : -EPERM;
 }
 
 struct mz_collector *col_new(const struct mz_config *cfg)
@@ -593,6 +619,13 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_map__set_max_entries(c->skel->maps.events, clamp_entries(flows / 8, 1024));
     bpf_map__set_max_entries(c->skel->maps.domains, clamp_entries(k->cache.domains, 64));
     disable_missing(c->skel);
+    /* Not mmappable: the generation and the own-maps table change only
+     * through bpf(2) (watched), the table not at all once frozen. */
+    bpf_map__set_map_flags(c->skel->maps.data_gen,
+                           bpf_map__map_flags(c->skel->maps.data_gen) & ~BPF_F_MMAPABLE);
+    bpf_map__set_map_flags(c->skel->maps.data_ids,
+                           bpf_map__map_flags(c->skel->maps.data_ids) & ~BPF_F_MMAPABLE);
+    bpf_program__set_autoattach(c->skel->progs.mz_set_gen, false);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
 
     err = mizan__load(c->skel);
@@ -616,6 +649,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
                   offsetof(struct mz_flow_val, first_ns)) < 0 ||
         setup_map(c, MZ_MAP_EVENTS, "events", s->maps.events, offsetof(struct mz_event_val, gen),
                   offsetof(struct mz_event_val, created_gen),
+                  offsetof(struct mz_event_val, first_ns)) < 0 ||
+        setup_map(c, MZ_MAP_TAMPER, "tamper", s->maps.tamper, offsetof(struct mz_event_val, gen),
+                  offsetof(struct mz_event_val, created_gen),
                   offsetof(struct mz_event_val, first_ns)) < 0) {
         log_error("collector: map layout does not match mizan_maps.h");
         goto fail;
@@ -626,7 +662,11 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->fd_args_long = bpf_map__fd(s->maps.args_long);
     c->fd_counters = bpf_map__fd(s->maps.counters);
     c->fd_domains = bpf_map__fd(s->maps.domains);
-    own_maps(c);
+    err = own_maps(c);
+    if (err) {
+        log_error("collector: cannot set the table of mizan's own maps: %s", strerror(-err));
+        goto fail;
+    }
 
     err = mizan__attach(c->skel);
     if (err) {
@@ -980,6 +1020,7 @@ static struct mz_observation *build(struct mz_collector *c, const struct pending
     case MZ_MAP_FLOWS:
         return obs_flow(c, r);
     case MZ_MAP_EVENTS:
+    case MZ_MAP_TAMPER:
         return obs_event(c, r);
     default:
         return NULL;
@@ -1069,7 +1110,8 @@ static bool retirable(struct mz_collector *c, const struct col_map *m, const uin
     (void)val;
     if (m->acc == MZ_MAP_EXECS)
         return true;
-    if (m->acc != MZ_MAP_LINKS && m->acc != MZ_MAP_FLOWS && m->acc != MZ_MAP_EVENTS)
+    if (m->acc != MZ_MAP_LINKS && m->acc != MZ_MAP_FLOWS && m->acc != MZ_MAP_EVENTS &&
+        m->acc != MZ_MAP_TAMPER)
         return false;
     uint64_t tk;
     memcpy(&tk, key, 8);
@@ -1299,13 +1341,18 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     c->boot_to_wall = mz_now_ns() - mz_boottime_ns();
     col_enrich_begin_scan(c->enrich);
     c->gen++;
-    __atomic_store_n(&c->skel->bss->cur_gen, c->gen, __ATOMIC_SEQ_CST);
+    int gerr = set_gen(c, c->gen);
+    if (gerr < 0) {
+        c->gen--;
+        log_error("collector: cannot set the scan generation: %s", strerror(-gerr));
+        return gerr;
+    }
 
     /* Tasks first: the other records join through them. */
     memset(c->tasks.s, 0, c->tasks.cap * sizeof(*c->tasks.s));
     c->tasks.n = 0;
-    static const int order[] = {MZ_MAP_TASKS, MZ_MAP_EXECS, MZ_MAP_LINKS, MZ_MAP_FLOWS,
-                                MZ_MAP_EVENTS};
+    static const int order[] = {MZ_MAP_TASKS, MZ_MAP_EXECS,  MZ_MAP_LINKS,
+                                MZ_MAP_FLOWS, MZ_MAP_EVENTS, MZ_MAP_TAMPER};
     for (size_t i = 0; i < MZ_ARRAY_SIZE(order); i++) {
         int err = walk(c, &c->maps[order[i]]);
         if (err < 0)

@@ -73,6 +73,16 @@ struct {
     __type(value, struct mz_event_val);
 } events SEC(".maps");
 
+/* Tamper evidence (MZ_EV_TAMPER events), apart from the other events: a
+ * plain hash, so that no flood of other records (a setfsuid loop) can evict
+ * it. Full, a new record fails (counted) and the old ones stay. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, struct mz_link_key);
+    __type(value, struct mz_event_val);
+} tamper SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);

@@ -15,7 +15,7 @@
  *   (task key, exec time)                      -> mz_exec_val   (map "execs")
  *   (task key, H(kind, action, target))        -> mz_event_val  (map "events")
  *
- * Generations: userland sets `cur_gen` (in .bss) at the start of every scan.
+ * Generations: userland sets `cur_gen` (through mz_set_gen) at the start of every scan.
  * Each record stores the generation of its last change (gen) and of its
  * creation (created_gen); the kernel counts creations per map and per
  * generation slot (gen % MZ_GEN_SLOTS) in the per-CPU "counters" map, so that
@@ -36,7 +36,9 @@
 #define MZ_BPF_ARGS_SMALL 256  /* argv of at most this goes to "args", longer to "args_long" */
 #define MZ_BPF_DETAIL     64   /* bytes of detail in an event record */
 #define MZ_GEN_SLOTS      4    /* creation counters per map, indexed by gen % slots */
-#define MZ_OWN_MAPS_MAX   24   /* ids of mizan's own maps, for tamper evidence */
+/* ids of mizan's own maps, for tamper evidence (collector.c asserts at build
+ * time that every map of the object fits) */
+#define MZ_OWN_MAPS_MAX 32
 
 /* Record flags. */
 #define MZ_REC_TRUNCATED (1u << 0) /* the path or argv did not fit and was cut */
@@ -58,7 +60,8 @@ enum mz_map_index {
     MZ_MAP_FILES_LONG = 7,
     MZ_MAP_ARGS_LONG = 8,
     MZ_MAP_DOMAINS = 9,
-    MZ_MAP_COUNT = 10,
+    MZ_MAP_TAMPER = 10, /* tamper events, apart from the others (map "tamper") */
+    MZ_MAP_COUNT = 11,
 };
 
 /* Kinds of an event record (values of enum mz_obs_kind in core/event.h). */

@@ -368,12 +368,12 @@ static int pin_link(struct col_pin *p, struct bpf_link *l, const char *name)
     return 0;
 }
 
-int col_pin_links(struct col_pin *p, const struct bpf_object_skeleton *skel, struct bpf_link *extra,
-                  const char *extra_name)
+int col_pin_links(struct col_pin *p, const struct bpf_object_skeleton *skel,
+                  struct bpf_link *const *extra, const char *const *extra_names, size_t n_extra)
 {
     if (!p->enabled)
         return 0;
-    const char *names[64];
+    const char *names[160];
     size_t n = 0;
     for (int i = 0; i < skel->prog_cnt && n < MZ_ARRAY_SIZE(names) - 1; i++) {
         const struct bpf_prog_skeleton *ps =
@@ -386,11 +386,11 @@ int col_pin_links(struct col_pin *p, const struct bpf_object_skeleton *skel, str
             return err;
         names[n++] = ps->name;
     }
-    if (extra) {
-        int err = pin_link(p, extra, extra_name);
+    for (size_t i = 0; i < n_extra && n < MZ_ARRAY_SIZE(names); i++) {
+        int err = pin_link(p, extra[i], extra_names[i]);
         if (err < 0)
             return err;
-        names[n++] = extra_name;
+        names[n++] = extra_names[i];
     }
     /* Links of programs this daemon did not attach (another open path, a
      * hook this kernel lacks now): their programs would run beside ours. */

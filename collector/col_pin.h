@@ -51,13 +51,14 @@ const uint8_t *col_pin_instance(const struct col_pin *p);
  * instance) through meta_fd. */
 int col_pin_loaded(struct col_pin *p, int meta_fd, const uint64_t key[2]) MZ_MUST_CHECK;
 
-/* After attach: pins the link of every attached program of skel (and extra,
- * named extra_name, when not NULL) at links/PROG, replacing the pin of the
+/* After attach: pins the link of every attached program of skel (and the
+ * n_extra links of extra, named by extra_names) at links/NAME, replacing the pin of the
  * same program (the old program detaches then), and removes pinned links of
  * programs that are not attached now. Pinned links are disconnected: freeing
  * them no longer detaches the programs. */
-int col_pin_links(struct col_pin *p, const struct bpf_object_skeleton *skel, struct bpf_link *extra,
-                  const char *extra_name) MZ_MUST_CHECK;
+int col_pin_links(struct col_pin *p, const struct bpf_object_skeleton *skel,
+                  struct bpf_link *const *extra, const char *const *extra_names,
+                  size_t n_extra) MZ_MUST_CHECK;
 
 /* Releases the lock and the state; the pins stay. Accepts NULL. */
 void col_pin_free(struct col_pin *p);

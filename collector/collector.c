@@ -59,6 +59,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/definitions/syscall_list.h"
 #include "bpf/mizan_maps.h"
 #include "collector/col_enrich.h"
 #include "collector/col_pin.h"
@@ -445,8 +446,11 @@ struct mz_collector {
     uint64_t self_lo, self_hi; /* mizan's own start time lies in [lo, hi) */
     bool resume;               /* next scan also delivers gen >= resume_gen */
     uint32_t resume_gen;
-    _Atomic uint32_t ack_gen;          /* records of gen < this are printed (col_ack) */
-    struct bpf_link *dns_link;         /* cgroup_skb on the cgroup v2 root, or NULL */
+    _Atomic uint32_t ack_gen;                 /* records of gen < this are printed (col_ack) */
+    struct bpf_link *dns_link;                /* cgroup_skb on the cgroup v2 root, or NULL */
+    struct bpf_link *sys_links[COL_SYSCALLS]; /* the syscall exit tracepoints */
+    const char *sys_names[COL_SYSCALLS];      /* their syscalls (static strings) */
+    int n_sys_links;
     struct ring_buffer *ring;          /* the overflow ring */
     struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* */
     int fd_counters;
@@ -455,7 +459,7 @@ struct mz_collector {
     size_t n_own;
     int ncpus;
     uint32_t jiffy_ns; /* 0: the kernel's tick length is unknown */
-    bool direct_reads; /* the open path loaded is mz_sys_exit (not _compat) */
+    bool direct_reads; /* the open path loaded is mz_open_exit (not _compat) */
     uint32_t gen;
     uint32_t acked_scan; /* see delivery_acked */
     uint64_t boot_to_wall;
@@ -547,9 +551,51 @@ static bool kernel_has_rdonly_cast(void)
 static bool choose_open_path(struct mizan *skel, enum mz_direct_reads mode)
 {
     bool direct = mode == MZ_DIRECT_AUTO && kernel_has_rdonly_cast();
-    bpf_program__set_autoload(skel->progs.mz_sys_exit, direct);
-    bpf_program__set_autoload(skel->progs.mz_sys_exit_compat, !direct);
+    bpf_program__set_autoload(skel->progs.mz_open_exit, direct);
+    bpf_program__set_autoload(skel->progs.mz_open_exit_compat, !direct);
     return direct;
+}
+
+#define SYSCALL_NAME(n) #n,
+static const char *const open_syscalls[] = {MZ_OPEN_SYSCALLS(SYSCALL_NAME)};
+static const char *const other_syscalls[] = {MZ_OTHER_SYSCALLS(SYSCALL_NAME)};
+_Static_assert(sizeof(open_syscalls) / sizeof(open_syscalls[0]) +
+                       sizeof(other_syscalls) / sizeof(other_syscalls[0]) <=
+                   COL_SYSCALLS,
+               "COL_SYSCALLS holds every recorded syscall");
+
+static int attach_syscall_list(struct bpf_program *p, const char *const *names, size_t n,
+                               struct bpf_link **links, const char **attached, int k)
+{
+    for (size_t i = 0; i < n; i++) {
+        char tp[64], path[128];
+        snprintf(tp, sizeof(tp), "sys_exit_%s", names[i]);
+        snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", tp);
+        if (access(path, F_OK) != 0) {
+            log_info("collector: syscalls:%s: no such tracepoint on this kernel, %s not recorded",
+                     tp, names[i]);
+            continue;
+        }
+        struct bpf_link *l = bpf_program__attach_tracepoint(p, "syscalls", tp);
+        if (!l) {
+            log_warn("collector: syscalls:%s: cannot attach: %s, %s not recorded", tp,
+                     strerror(errno), names[i]);
+            continue;
+        }
+        if (attached)
+            attached[k] = names[i];
+        links[k++] = l;
+    }
+    return k;
+}
+
+int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
+                        struct bpf_link *links[COL_SYSCALLS], const char *names[COL_SYSCALLS])
+{
+    int k = attach_syscall_list(open, open_syscalls,
+                                sizeof(open_syscalls) / sizeof(open_syscalls[0]), links, names, 0);
+    return attach_syscall_list(other, other_syscalls,
+                               sizeof(other_syscalls) / sizeof(other_syscalls[0]), links, names, k);
 }
 
 /* CONFIG_HZ from the kernel's config (/boot/config-RELEASE or
@@ -649,26 +695,52 @@ static uint32_t ring_size(uint64_t want)
 
 static int ring_record(void *ctx, void *data, size_t len);
 
-static void own_maps(struct mz_collector *c)
+/* Every map of the object is in the own-maps table: no silent cap. */
+_Static_assert(sizeof(((struct mizan *)0)->maps) / sizeof(struct bpf_map *) <= MZ_OWN_MAPS_MAX,
+               "the object has more maps than MZ_OWN_MAPS_MAX (bpf/mizan_maps.h) holds");
+
+/* Puts the ids of every map of the object in the kernel's own-maps table
+ * (with the id of the generation's map) and freezes it: from then on no
+ * process can change it. Returns 0 or -errno. */
+static int own_maps(struct mz_collector *c)
 {
+    struct mizan__data_ids ids;
+    memset(&ids, 0, sizeof(ids));
     struct bpf_map *m;
     bpf_object__for_each_map(m, c->skel->obj)
     {
         struct bpf_map_info info;
         uint32_t len = sizeof(info);
         memset(&info, 0, sizeof(info));
-        if (c->n_own >= MZ_OWN_MAPS_MAX)
-            break;
+        if (c->n_own >= MZ_OWN_MAPS_MAX) /* cannot happen: see the assert above */
+            return -E2BIG;
         if (bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len) < 0)
-            continue;
+            return -errno;
         c->own_ids[c->n_own] = info.id;
         (void)mz_strlcpy(c->own_names[c->n_own], bpf_map__name(m), sizeof(c->own_names[0]));
-        c->skel->bss->own_map_ids[c->n_own] = info.id;
+        ids.own_map_ids[c->n_own] = info.id;
+        if (m == c->skel->maps.data_gen)
+            ids.gen_map_id = info.id;
         for (int i = 0; i < MZ_MAP_COUNT; i++)
             if (c->maps[i].name && strcmp(c->maps[i].name, bpf_map__name(m)) == 0)
                 c->maps[i].id = info.id;
         c->n_own++;
     }
+    int fd = bpf_map__fd(c->skel->maps.data_ids), zero = 0;
+    if (bpf_map_update_elem(fd, &zero, &ids, BPF_ANY) < 0 || bpf_map_freeze(fd) < 0)
+        return -errno;
+    return 0;
+}
+
+/* The scan generation, set by mz_set_gen (an aligned store in the kernel;
+ * its map cannot be mmapped, and a write by anyone else is tamper). */
+static int set_gen(struct mz_collector *c, uint32_t gen)
+{
+    uint64_t args[1] = {gen};
+    LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = args, .ctx_size_in = sizeof(args));
+    if (bpf_prog_test_run_opts(bpf_program__fd(c->skel->progs.mz_set_gen), &o) < 0)
+        return -errno;
+    return o.retval == 0 ? 0 : -EPERM;
 }
 
 static void adopt_accounting(struct mz_collector *c);
@@ -745,6 +817,13 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_map__set_max_entries(c->skel->maps.domains, clamp_entries(k->cache.domains, 64));
     bpf_map__set_max_entries(c->skel->maps.overflow, ring_size(k->cache.overflow));
     disable_missing(c->skel);
+    /* Not mmappable: the generation and the own-maps table change only
+     * through bpf(2) (watched), the table not at all once frozen. */
+    bpf_map__set_map_flags(c->skel->maps.data_gen,
+                           bpf_map__map_flags(c->skel->maps.data_gen) & ~BPF_F_MMAPABLE);
+    bpf_map__set_map_flags(c->skel->maps.data_ids,
+                           bpf_map__map_flags(c->skel->maps.data_ids) & ~BPF_F_MMAPABLE);
+    bpf_program__set_autoattach(c->skel->progs.mz_set_gen, false);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
 
     size_t elf_len = 0;
@@ -767,7 +846,13 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     if (col_pin_loaded(c->pin, bpf_map__fd(c->skel->maps.pin_meta), key) < 0)
         goto fail;
     /* adopted maps: the generation goes on from the last daemon's */
-    c->gen = c->skel->bss->cur_gen;
+    {
+        int zero = 0;
+        struct mizan__data_gen g;
+        memset(&g, 0, sizeof(g));
+        if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.data_gen), &zero, &g) == 0)
+            c->gen = g.cur_gen;
+    }
 
     struct mizan *s = c->skel;
     if (setup_map(c, MZ_MAP_TASKS, COL_TASKS, "tasks", s->maps.tasks,
@@ -783,6 +868,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
                   offsetof(struct mz_flow_val, gen), offsetof(struct mz_flow_val, created_gen),
                   offsetof(struct mz_flow_val, first_ns)) < 0 ||
         setup_map(c, MZ_MAP_EVENTS, COL_RECORDS, "events", s->maps.events,
+                  offsetof(struct mz_event_val, gen), offsetof(struct mz_event_val, created_gen),
+                  offsetof(struct mz_event_val, first_ns)) < 0 ||
+        setup_map(c, MZ_MAP_TAMPER, COL_RECORDS, "tamper", s->maps.tamper,
                   offsetof(struct mz_event_val, gen), offsetof(struct mz_event_val, created_gen),
                   offsetof(struct mz_event_val, first_ns)) < 0 ||
         setup_map(c, MZ_MAP_FILES, COL_STRINGS, "files", s->maps.files,
@@ -804,15 +892,42 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         log_error("collector: cannot read the overflow ring: %s", strerror(errno));
         goto fail;
     }
-    own_maps(c);
+    err = own_maps(c);
+    if (err) {
+        log_error("collector: cannot set the table of mizan's own maps: %s", strerror(-err));
+        goto fail;
+    }
 
     err = mizan__attach(c->skel);
     if (err) {
         log_error("collector: attaching the BPF programs failed: %s", strerror(-err));
         goto fail;
     }
+    c->n_sys_links =
+        col_attach_syscalls(c->direct_reads ? s->progs.mz_open_exit : s->progs.mz_open_exit_compat,
+                            s->progs.mz_other_exit, c->sys_links, c->sys_names);
+    if (c->n_sys_links == 0) {
+        log_error("collector: no syscall tracepoint could be attached");
+        goto fail;
+    }
     attach_dns(c);
-    if (col_pin_links(c->pin, c->skel->skeleton, c->dns_link, "mz_dns_ingress") < 0)
+    /* the syscall links are pinned as sys_exit_NAME, the DNS parser's by
+     * its program's name */
+    struct bpf_link *extra[COL_SYSCALLS + 1];
+    char extra_names[COL_SYSCALLS + 1][80];
+    const char *extra_ptr[COL_SYSCALLS + 1];
+    size_t n_extra = 0;
+    for (int i = 0; i < c->n_sys_links; i++) {
+        extra[n_extra] = c->sys_links[i];
+        snprintf(extra_names[n_extra], sizeof(extra_names[0]), "sys_exit_%s", c->sys_names[i]);
+        extra_ptr[n_extra] = extra_names[n_extra];
+        n_extra++;
+    }
+    if (c->dns_link) {
+        extra[n_extra] = c->dns_link;
+        extra_ptr[n_extra++] = "mz_dns_ingress";
+    }
+    if (col_pin_links(c->pin, c->skel->skeleton, extra, extra_ptr, n_extra) < 0)
         goto fail;
 
     size_t tcap = 1024;
@@ -833,10 +948,11 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     if (col_pin_adopted(c->pin))
         adopt_accounting(c);
     log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
-             "%u, files %u, "
-             "args %u; overflow ring %u KiB; open path: %s reads)",
+             "%u, files %u, args %u; overflow ring %u KiB; open path: %s reads; %d syscall "
+             "tracepoints)",
              load_ms, tasks, links, flows, files, args,
-             bpf_map__max_entries(s->maps.overflow) >> 10, c->direct_reads ? "direct" : "probe");
+             bpf_map__max_entries(s->maps.overflow) >> 10, c->direct_reads ? "direct" : "probe",
+             c->n_sys_links);
     return c;
 fail:
     col_free(c);
@@ -849,6 +965,8 @@ void col_free(struct mz_collector *c)
         return;
     ring_buffer__free(c->ring);
     bpf_link__destroy(c->dns_link);
+    for (int i = 0; i < c->n_sys_links; i++)
+        bpf_link__destroy(c->sys_links[i]);
     mizan__destroy(c->skel);
     col_pin_free(c->pin);
     for (int i = 0; i < MZ_MAP_COUNT; i++) {
@@ -1217,6 +1335,7 @@ static struct mz_observation *build(struct mz_collector *c, const struct pending
     case MZ_MAP_FLOWS:
         return obs_flow(c, r);
     case MZ_MAP_EVENTS:
+    case MZ_MAP_TAMPER:
         return obs_event(c, r);
     default:
         return NULL;
@@ -1944,7 +2063,12 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     for (int i = 0; i < MZ_MAP_COUNT; i++)
         c->maps[i].crowded = past_half(&c->maps[i]);
     c->gen++;
-    __atomic_store_n(&c->skel->bss->cur_gen, c->gen, __ATOMIC_SEQ_CST);
+    int gerr = set_gen(c, c->gen);
+    if (gerr < 0) {
+        c->gen--;
+        log_error("collector: cannot set the scan generation: %s", strerror(-gerr));
+        return gerr;
+    }
     keyset_clear(&c->ref_tasks);
     keyset_clear(&c->ref_files);
     keyset_clear(&c->ref_args);
@@ -1953,8 +2077,8 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     /* Tasks first: the other records join through them. */
     memset(c->tasks.s, 0, c->tasks.cap * sizeof(*c->tasks.s));
     c->tasks.n = 0;
-    static const int order[] = {MZ_MAP_TASKS, MZ_MAP_EXECS, MZ_MAP_LINKS, MZ_MAP_FLOWS,
-                                MZ_MAP_EVENTS};
+    static const int order[] = {MZ_MAP_TASKS, MZ_MAP_EXECS,  MZ_MAP_LINKS,
+                                MZ_MAP_FLOWS, MZ_MAP_EVENTS, MZ_MAP_TAMPER};
     for (size_t i = 0; i < MZ_ARRAY_SIZE(order); i++) {
         int err = walk(c, &c->maps[order[i]]);
         if (err < 0)

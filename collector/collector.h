@@ -118,6 +118,21 @@ const uint8_t *col_instance(const struct mz_collector *c);
 uint32_t col_gen(const struct mz_collector *c);
 bool col_is_self(const struct mz_collector *c, const struct mz_process *p);
 
+/* The syscalls whose exits mizan records (bpf/definitions/syscall_list.h),
+ * and the attach of programs to their syscalls:sys_exit_NAME tracepoints,
+ * shared with the benchmark's floor: open goes on the opens' tracepoints,
+ * other on every other recorded syscall's. A syscall whose tracepoint this
+ * kernel lacks is skipped with a log line (info); one that could not be
+ * attached, with a warning. Stores the links in links (COL_SYSCALLS
+ * entries, owned by the caller: bpf_link__destroy each), the syscall of each
+ * in names when not NULL (static strings), and returns how many were
+ * attached. */
+struct bpf_program;
+struct bpf_link;
+enum { COL_SYSCALLS = 64 };
+int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
+                        struct bpf_link *links[COL_SYSCALLS], const char *names[COL_SYSCALLS]);
+
 /* Frees everything. The programs detach unless they are pinned
  * (collector.pin_dir): then they keep recording for the next daemon. Accepts
  * NULL. */

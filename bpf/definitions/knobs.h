@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * knobs.h - what userland sets: rodata before load (the per-boot SipHash key,
- * mizan's own tgid, the tick length), .bss after load (the scan generation,
- * the ids of mizan's own maps), and the path epoch the programs bump.
+ * mizan's own tgid, the tick length), after load the ids of mizan's own maps
+ * (then frozen) and the scan generation (through mz_set_gen), and the path
+ * epoch the programs bump.
  */
 #ifndef MIZAN_BPF_KNOBS_H
 #define MIZAN_BPF_KNOBS_H
@@ -19,9 +20,17 @@ const volatile __u64 mizan_start_hi = 0;
  * reads the precise clock. */
 const volatile __u32 jiffy_ns = 0;
 
-/* Written by userland after load (the .bss is mmapped). */
-__u32 cur_gen = 0;
-__u32 own_map_ids[MZ_OWN_MAPS_MAX] = {};
+/* The scan generation. In a map of its own that cannot be mmapped: only
+ * mz_set_gen (tamper.h) writes it, run by the collector at each scan; a write
+ * by anyone else, through bpf(2) or by running mz_set_gen, is tamper
+ * evidence (the map's id is in own_map_ids). */
+__u32 cur_gen SEC(".data.gen") = 0;
+
+/* The ids of every map of this object, for tamper evidence: written once by
+ * the collector after load, then frozen (BPF_MAP_FREEZE: no process can
+ * change them afterwards); the map cannot be mmapped either. */
+__u32 own_map_ids[MZ_OWN_MAPS_MAX] SEC(".data.ids") = {};
+__u32 gen_map_id SEC(".data.ids") = 0; /* the id of cur_gen's map */
 
 /* Bumped by every rename and every mount change that succeeds: either may
  * change the path of files whose identity (dentry) stays the same, so open
@@ -29,8 +38,8 @@ __u32 own_map_ids[MZ_OWN_MAPS_MAX] = {};
 __u32 path_epoch = 0;
 
 /* Kernel 6.2+: makes a typed pointer of an address, for direct loads
- * instead of probe-read helper calls. The collector loads mz_sys_exit when
- * the kernel has it, mz_sys_exit_compat otherwise. */
+ * instead of probe-read helper calls. The collector loads mz_open_exit when
+ * the kernel has it, mz_open_exit_compat otherwise. */
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
 
 #endif

@@ -126,7 +126,9 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
 
 /* A privilege or tamper event charged to the current task; with detail, the
  * caller has put a NUL-terminated string in s->rel. */
-__noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 detail)
+/* An event in map (events, or tamper: map_index MZ_MAP_TAMPER). */
+static __always_inline int record_event(void *map, __u32 map_index, __u32 kind, __u32 action,
+                                        __s64 target, __u32 detail)
 {
     struct scratch *s = scratch_get(0);
     if (!s)
@@ -136,9 +138,9 @@ __noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 det
     k.task_key = current_task_key();
     k.obj_key = sip2(((__u64)kind << 32) | action, (__u64)target);
 
-    struct mz_event_val *e = bpf_map_lookup_elem(&events, &k);
+    struct mz_event_val *e = bpf_map_lookup_elem(map, &k);
     if (e) {
-        REC_UPDATE(MZ_MAP_EVENTS, e, 0, REC_LAST_PRECISE);
+        REC_UPDATE(map_index, e, 0, REC_LAST_PRECISE);
         return 0;
     }
     __u64 now = bpf_ktime_get_boot_ns();
@@ -157,9 +159,14 @@ __noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 det
     v->detail[0] = 0;
     if (detail)
         bpf_probe_read_kernel_str(v->detail, MZ_BPF_DETAIL, s->rel);
-    if (store_new(MZ_MAP_EVENTS, &events, &k, sizeof(k), v, sizeof(*v)) == 0)
-        CREATED(MZ_MAP_EVENTS, &events, &k, struct mz_event_val, gen);
+    if (store_new(map_index, map, &k, sizeof(k), v, sizeof(*v)) == 0)
+        CREATED(map_index, map, &k, struct mz_event_val, gen);
     return 0;
+}
+
+__noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 detail)
+{
+    return record_event(&events, MZ_MAP_EVENTS, kind, action, target, detail);
 }
 
 static __always_inline int flow_from_sock(struct sock *sk, struct mz_flow_val *v)

@@ -79,6 +79,16 @@ struct {
     __type(value, struct mz_event_val);
 } events SEC(".maps");
 
+/* Tamper evidence (MZ_EV_TAMPER events), apart from the other events: a
+ * plain hash, so that no flood of other records (a setfsuid loop) can evict
+ * it. Full, a new record fails (counted) and the old ones stay. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, struct mz_link_key);
+    __type(value, struct mz_event_val);
+} tamper SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
@@ -153,6 +163,9 @@ struct scratch {
     __u64 file_ino;
     __u32 file_dev;
     __u32 pad2;
+    /* Where the task's saved user registers are, as an offset from its
+     * stack (0: not learnt yet on this CPU; see open_regs). */
+    __u64 regs_off;
     struct mz_file_val file;
     struct mz_file_val file2;
     struct mz_args_val args;

@@ -10,7 +10,7 @@
  * whatever it returned. */
 static __always_inline int module_load_call(__s64 target)
 {
-    return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, target, 0);
+    return mz_record_tamper(MZ_TAMPER_MODULE_LOAD, target, 0);
 }
 
 /* Where the kernel has the tracepoint (the loader skips it otherwise); the
@@ -18,7 +18,7 @@ static __always_inline int module_load_call(__s64 target)
 SEC("tracepoint/module/module_load")
 int mz_module_load(void *ctx)
 {
-    return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MODULE_LOAD, 0, 0);
+    return mz_record_tamper(MZ_TAMPER_MODULE_LOAD, 0, 0);
 }
 
 #endif

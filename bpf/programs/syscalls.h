@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * syscalls.h - the sys_exit programs and the dispatch on the syscall
- * number to the handlers of the other program headers.
+ * syscalls.h - the programs on the syscalls:sys_exit_* tracepoints of the
+ * syscalls mizan records (definitions/syscall_list.h; no program runs for
+ * any other syscall), and the dispatch on the syscall number to the
+ * handlers of the other program headers.
  */
 #ifndef MIZAN_BPF_PROGRAMS_SYSCALLS_H
 #define MIZAN_BPF_PROGRAMS_SYSCALLS_H
 
-/* One program for every syscall exit mizan records (verified once instead
- * of once per syscall). Opens, the hot path, are handled inline; the rest in
- * mz_exit_other. */
+/* Every recorded syscall but the opens, by number (the tracepoint's record
+ * gives it): a global function, verified once. */
 
 __noinline int mz_exit_other(int nr, long ret)
 {
@@ -155,77 +156,103 @@ __noinline int mz_exit_other(int nr, long ret)
     return path_action(ret, act, p1, dfd, p2, dfd2);
 }
 
-/* Syscalls mz_sys_exit handles: a bitmap, so that the others (it runs at
- * every syscall exit) cost a shift and a test. */
-#define NR_BIT(n, w) ((n) >= 0 && (n) / 64 == (w) ? 1ULL << ((n) % 64) : 0)
-#define NR_WORD(w)                                                                                 \
-    (NR_BIT(NR_open, w) | NR_BIT(NR_openat, w) | NR_BIT(NR_openat2, w) | NR_BIT(NR_creat, w) |     \
-     NR_BIT(NR_unlink, w) | NR_BIT(NR_unlinkat, w) | NR_BIT(NR_rename, w) |                        \
-     NR_BIT(NR_renameat, w) | NR_BIT(NR_renameat2, w) | NR_BIT(NR_link, w) |                       \
-     NR_BIT(NR_linkat, w) | NR_BIT(NR_symlink, w) | NR_BIT(NR_symlinkat, w) |                      \
-     NR_BIT(NR_chmod, w) | NR_BIT(NR_fchmod, w) | NR_BIT(NR_fchmodat, w) |                         \
-     NR_BIT(NR_fchmodat2, w) | NR_BIT(NR_chown, w) | NR_BIT(NR_fchown, w) | NR_BIT(NR_lchown, w) | \
-     NR_BIT(NR_fchownat, w) | NR_BIT(NR_truncate, w) | NR_BIT(NR_ftruncate, w) |                   \
-     NR_BIT(NR_mmap, w) | NR_BIT(NR_memfd_create, w) | NR_BIT(NR_connect, w) |                     \
-     NR_BIT(NR_accept, w) | NR_BIT(NR_accept4, w) | NR_BIT(NR_bind, w) | NR_BIT(NR_listen, w) |    \
-     NR_BIT(NR_sendto, w) | NR_BIT(NR_setuid, w) | NR_BIT(NR_setgid, w) | NR_BIT(NR_setreuid, w) | \
-     NR_BIT(NR_setregid, w) | NR_BIT(NR_setresuid, w) | NR_BIT(NR_setresgid, w) |                  \
-     NR_BIT(NR_setfsuid, w) | NR_BIT(NR_setfsgid, w) | NR_BIT(NR_capset, w) |                      \
-     NR_BIT(NR_ptrace, w) | NR_BIT(NR_bpf, w) | NR_BIT(NR_init_module, w) |                        \
-     NR_BIT(NR_finit_module, w) | NR_BIT(NR_mount, w) | NR_BIT(NR_umount2, w) |                    \
-     NR_BIT(NR_pivot_root, w) | NR_BIT(NR_move_mount, w))
-#define NR_MAX 512
-static const __u64 nr_mask[NR_MAX / 64] = {NR_WORD(0), NR_WORD(1), NR_WORD(2), NR_WORD(3),
-                                           NR_WORD(4), NR_WORD(5), NR_WORD(6), NR_WORD(7)};
+/* The record of every syscalls:sys_exit_NAME tracepoint: the syscall's
+ * number and its return value (the same layout for every syscall, and
+ * since the tracepoints exist). The arguments are read from the task's
+ * saved user registers. */
+struct mz_sys_exit_args {
+    __u64 common; /* common_type, common_flags, common_preempt_count, common_pid */
+    __s32 nr;
+    __s32 pad0;
+    __s64 ret;
+};
 
-/* A BTF raw tracepoint on sys_exit: the task's user registers come as an
- * argument (no helper, no perf buffer), which is what makes the hot path
- * cheap; the price is one bitmap test at every other syscall exit. */
-static __always_inline int sys_exit_body(struct pt_regs *regs, long ret, const bool typed)
+/* The task's saved user registers, where the arguments are. typed: a
+ * direct load instead of the bpf_task_pt_regs call (each helper call costs a
+ * call and a return through the kernel's return thunk): task_pt_regs() is a
+ * fixed offset from the task's stack on every architecture (the top of the
+ * stack less a pt_regs and a constant padding), which the helper gives once
+ * per CPU. */
+static __always_inline struct pt_regs *open_regs(struct task_struct *t, const bool typed)
 {
-    __u64 nr = SYSCALL_NR(regs);
-    if (nr >= NR_MAX || !((nr_mask[nr / 64] >> (nr % 64)) & 1))
+    if (!typed)
+        return mz_task_pt_regs(t);
+    struct scratch *s = scratch_get(0);
+    if (!s)
+        return NULL;
+    __u64 stack = (__u64)t->stack;
+    volatile struct scratch *vs = s;
+    __u64 off = vs->regs_off;
+    if (!off) {
+        off = (__u64)mz_task_pt_regs(t) - stack;
+        vs->regs_off = off;
+    }
+    return bpf_rdonly_cast((void *)(stack + off), bpf_core_type_id_kernel(struct pt_regs));
+}
+
+/* The open path, attached to the sys_exit tracepoints of the MZ_OPEN_SYSCALLS
+ * (definitions/syscall_list.h). */
+static __always_inline int open_exit(struct mz_sys_exit_args *ctx, const bool typed)
+{
+    long ret = ctx->ret;
+    if (ret < 0)
         return 0;
     /* mizan's own reads of /proc and of its maps would feed back into every
-     * scan: not recorded (its bpf() calls are not tamper either). */
+     * scan: not recorded. */
     struct task_struct *t = bpf_get_current_task_btf();
     if (is_mizan(t->tgid))
         return 0;
-    if (nr == NR_openat || nr == NR_open || nr == NR_openat2 || nr == NR_creat) {
-        if (ret < 0)
-            return 0;
-        __u64 up, flags;
-        if (nr == NR_openat) {
-            up = ARG1(regs);
-            flags = ARG2(regs);
-        } else if (nr == NR_open) {
-            up = ARG0(regs);
-            flags = ARG1(regs);
-        } else if (nr == NR_creat) {
-            up = ARG0(regs);
-            flags = 01 | 0100 | 01000;
-        } else {
-            up = ARG1(regs);
-            flags = 0;
-            bpf_probe_read_user(&flags, sizeof(flags), (void *)ARG2(regs)); /* open_how.flags */
-        }
-        return open_common(t, ret, up, flags, typed);
+    struct pt_regs *regs = open_regs(t, typed);
+    if (!regs)
+        return 0;
+    int nr = ctx->nr;
+    __u64 up, flags;
+    if (nr == NR_openat) {
+        up = ARG1(regs);
+        flags = ARG2(regs);
+    } else if (nr == NR_open) {
+        up = ARG0(regs);
+        flags = ARG1(regs);
+    } else if (nr == NR_creat) {
+        up = ARG0(regs);
+        flags = 01 | 0100 | 01000;
+    } else if (nr == NR_openat2) {
+        up = ARG1(regs);
+        flags = 0;
+        bpf_probe_read_user(&flags, sizeof(flags), (void *)ARG2(regs)); /* open_how.flags */
+    } else {
+        return 0;
     }
-    return mz_exit_other((int)nr, ret);
+    return open_common(t, ret, up, flags, typed);
 }
 
 /* The same program twice: the collector loads the first where the kernel
- * has bpf_rdonly_cast (6.2+), the second elsewhere. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(mz_sys_exit, struct pt_regs *regs, long ret)
+ * has bpf_rdonly_cast (6.2+), the second elsewhere. Neither is attached by
+ * the skeleton (a bare "tracepoint" section): the collector attaches the one
+ * it loaded to each open syscall's tracepoint. */
+SEC("tracepoint")
+int mz_open_exit(struct mz_sys_exit_args *ctx)
 {
-    return sys_exit_body(regs, ret, true);
+    return open_exit(ctx, true);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(mz_sys_exit_compat, struct pt_regs *regs, long ret)
+SEC("tracepoint")
+int mz_open_exit_compat(struct mz_sys_exit_args *ctx)
 {
-    return sys_exit_body(regs, ret, false);
+    return open_exit(ctx, false);
+}
+
+/* Every other recorded syscall (MZ_OTHER_SYSCALLS): one program, verified
+ * once, attached by the collector to each of their tracepoints. bpf(),
+ * init_module and finit_module (tamper evidence) are among them; mizan's own
+ * bpf() calls are not tamper. */
+SEC("tracepoint")
+int mz_other_exit(struct mz_sys_exit_args *ctx)
+{
+    struct task_struct *t = bpf_get_current_task_btf();
+    if (t->tgid == mizan_tgid)
+        return 0;
+    return mz_exit_other(ctx->nr, ctx->ret);
 }
 
 #endif

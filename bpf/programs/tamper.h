@@ -6,6 +6,12 @@
 #ifndef MIZAN_BPF_PROGRAMS_TAMPER_H
 #define MIZAN_BPF_PROGRAMS_TAMPER_H
 
+/* A tamper event, in the tamper map (no flood of other events evicts it). */
+__noinline int mz_record_tamper(__u32 action, __s64 target, __u32 detail)
+{
+    return record_event(&tamper, MZ_MAP_TAMPER, MZ_EV_TAMPER, action, target, detail);
+}
+
 static __always_inline int own_map_id(__u32 id)
 {
     if (!id)
@@ -46,7 +52,7 @@ __noinline int mz_bpf_call(int cmd, __u64 uattr_arg)
         bpf_probe_read_user(&fd, sizeof(fd), uattr);
         __u32 id = map_id_of_fd(fd);
         if (own_map_id(id))
-            return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MAP_WRITE, id, 0);
+            return mz_record_tamper(MZ_TAMPER_MAP_WRITE, id, 0);
         return 0;
     }
     case BPF_MAP_UPDATE_BATCH:
@@ -57,14 +63,14 @@ __noinline int mz_bpf_call(int cmd, __u64 uattr_arg)
                             uattr + __builtin_offsetof(union bpf_attr, batch.map_fd));
         __u32 id = map_id_of_fd(fd);
         if (own_map_id(id))
-            return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MAP_WRITE, id, 0);
+            return mz_record_tamper(MZ_TAMPER_MAP_WRITE, id, 0);
         return 0;
     }
     case BPF_MAP_GET_FD_BY_ID: {
         __u32 id = 0;
         bpf_probe_read_user(&id, sizeof(id), uattr);
         if (own_map_id(id))
-            return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_MAP_OPEN, id, 0);
+            return mz_record_tamper(MZ_TAMPER_MAP_OPEN, id, 0);
         return 0;
     }
     case BPF_PROG_LOAD: {
@@ -75,11 +81,28 @@ __noinline int mz_bpf_call(int cmd, __u64 uattr_arg)
         bpf_probe_read_user(&type, sizeof(type), uattr);
         __builtin_memset(s->rel, 0, 16);
         bpf_probe_read_user(s->rel, 15, uattr + __builtin_offsetof(union bpf_attr, prog_name));
-        return mz_record_event(MZ_EV_TAMPER, MZ_TAMPER_PROG_LOAD, type, 1);
+        return mz_record_tamper(MZ_TAMPER_PROG_LOAD, type, 1);
     }
     default:
         return 0;
     }
+}
+
+/* Sets the scan generation: run by the collector with BPF_PROG_TEST_RUN at
+ * each scan (args[0]: the generation), never attached. An aligned store, so
+ * that no program reads a generation half written (a bpf(2) write of the map
+ * is a memcpy). Run by anyone else, it refuses and records a write to the
+ * generation's map. */
+SEC("raw_tp")
+int mz_set_gen(struct bpf_raw_tracepoint_args *ctx)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid != mizan_tgid) {
+        mz_record_tamper(MZ_TAMPER_MAP_WRITE, gen_map_id, 0);
+        return 1;
+    }
+    *(volatile __u32 *)&cur_gen = (__u32)ctx->args[0];
+    return 0;
 }
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,7 +36,11 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <dirent.h>
+
+#include "bpf/definitions/syscall_list.h"
 
 struct harness {
     struct mz_config cfg;
@@ -45,6 +50,7 @@ struct harness {
     double start_s;
     char tool[4096];
     char tmp[256];
+    uint64_t flood_evicted; /* evicted unseen by test_tamper's flood (events) */
 };
 static struct harness H;
 
@@ -635,15 +641,21 @@ static bool is_tamper(const struct mz_observation *o, const void *arg)
     return o->kind == MZ_OBS_TAMPER && o->proc.pid == w->pid && o->tamper.kind == w->kind;
 }
 
+/* A foreign write and a handle taken on mizan's maps are tamper records,
+ * and a flood of other events right after (setfsuid to many more distinct
+ * uids than the events map holds, before any scan) does not evict them. */
 static void test_tamper(void **state)
 {
     (void)state;
     clear_obs();
     uint32_t id = col_map_id(H.c, "links");
     assert_true(id > 0);
-    char ids[32];
+    char ids[32], flood[32];
     snprintf(ids, sizeof(ids), "%u", id);
-    const char *args[] = {"tamper", ids, NULL};
+    uint64_t events = H.cfg.cache.flows / 8 < 1024 ? 1024 : H.cfg.cache.flows / 8;
+    snprintf(flood, sizeof(flood), "%llu", (unsigned long long)(4 * events));
+    const char *args[] = {"tamper", ids, flood, NULL};
+    uint64_t lost0 = col_evicted_unseen(H.c);
     pid_t pid = spawn(args, NULL);
     wait_ok(pid);
     struct want_tamper w = {pid, MZ_TAMPER_MAP_WRITE};
@@ -656,6 +668,116 @@ static void test_tamper(void **state)
     /* mizan's own map accesses (this process scans them) are not tamper */
     for (size_t i = 0; i < H.n; i++)
         assert_false(H.obs[i]->kind == MZ_OBS_TAMPER && H.obs[i]->proc.pid == getpid());
+    scan_once();
+    H.flood_evicted = col_evicted_unseen(H.c) - lost0;
+    fprintf(stderr, "tamper: flood of %s privilege events, %llu evicted unseen\n", flood,
+            (unsigned long long)H.flood_evicted);
+}
+
+/* The own-maps table cannot be changed from user space (frozen) nor
+ * mmapped; the generation's map cannot be mmapped, and a write to it by
+ * another process is tamper evidence. */
+static void test_tamper_tables(void **state)
+{
+    (void)state;
+    clear_obs();
+    uint32_t ids_id = col_map_id(H.c, ".data.ids"), gen_id = col_map_id(H.c, ".data.gen");
+    assert_true(ids_id > 0);
+    assert_true(gen_id > 0);
+    int fd = bpf_map_get_fd_by_id(ids_id); /* this process is mizan: not tamper */
+    assert_true(fd >= 0);
+    uint32_t zero = 0, val[64] = {0};
+    assert_int_equal(bpf_map_lookup_elem(fd, &zero, val), 0);
+    bool has_tasks = false, has_ids = false, has_gen = false;
+    for (size_t i = 0; i < 64; i++) {
+        has_tasks |= val[i] == col_map_id(H.c, "tasks");
+        has_ids |= val[i] == ids_id;
+        has_gen |= val[i] == gen_id;
+    }
+    assert_true(has_tasks && has_ids && has_gen);
+    assert_true(bpf_map_update_elem(fd, &zero, val, BPF_ANY) < 0);
+    assert_int_equal(errno, EPERM); /* frozen */
+    assert_true(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED);
+    close(fd);
+    fd = bpf_map_get_fd_by_id(gen_id);
+    assert_true(fd >= 0);
+    assert_true(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED);
+    close(fd);
+
+    char ids[32];
+    snprintf(ids, sizeof(ids), "%u", gen_id);
+    const char *args[] = {"rewrite", ids, NULL};
+    pid_t pid = spawn(args, NULL);
+    wait_ok(pid);
+    struct want_tamper w = {pid, MZ_TAMPER_MAP_WRITE};
+    const struct mz_observation *o = wait_tool(is_tamper, &w, 3000);
+    assert_non_null(o);
+    assert_non_null(strstr(o->tamper.detail, ".data.gen"));
+}
+
+#define SYSCALL_NAME(n) #n,
+static const char *const recorded_syscalls[] = {MZ_OPEN_SYSCALLS(SYSCALL_NAME)
+                                                    MZ_OTHER_SYSCALLS(SYSCALL_NAME)};
+#define N_RECORDED (sizeof(recorded_syscalls) / sizeof(recorded_syscalls[0]))
+
+/* No program on syscalls nobody needs: every syscall hook this process (the
+ * collector) holds is the sys_exit tracepoint of a recorded syscall, none is
+ * a raw tracepoint on every syscall's entry or exit, and each recorded
+ * syscall this kernel has a tracepoint for has its program (those it lacks
+ * were skipped, col_new did not fail). */
+static void test_syscall_hooks(void **state)
+{
+    (void)state;
+    bool attached[N_RECORDED] = {false};
+    int n_sys = 0, n_raw = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char name[256];
+        uint32_t len = sizeof(name), prog_id = 0, type = 0;
+        __u64 off = 0, addr = 0;
+        int64_t v;
+        if (mz_parse_i64(e->d_name, 0, 1 << 20, &v) < 0 || (int)v == dirfd(d))
+            continue;
+        int fd = (int)v;
+        if (bpf_task_fd_query(getpid(), fd, 0, name, &len, &prog_id, &type, &off, &addr) < 0)
+            continue;
+        if (type == BPF_FD_TYPE_RAW_TRACEPOINT) {
+            n_raw++;
+            if (strcmp(name, "sys_exit") == 0 || strcmp(name, "sys_enter") == 0)
+                fail_msg("a program on every syscall: raw tracepoint %s", name);
+        }
+        if (type != BPF_FD_TYPE_TRACEPOINT || strncmp(name, "sys_e", 5) != 0)
+            continue;
+        size_t i = 0;
+        while (i < N_RECORDED &&
+               (strncmp(name, "sys_exit_", 9) != 0 || strcmp(name + 9, recorded_syscalls[i]) != 0))
+            i++;
+        if (i == N_RECORDED)
+            fail_msg("a program on syscalls:%s, which mizan does not record", name);
+        assert_false(attached[i]);
+        attached[i] = true;
+        n_sys++;
+    }
+    closedir(d);
+    int n_exist = 0;
+    for (size_t i = 0; i < N_RECORDED; i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/sys_exit_%s",
+                 recorded_syscalls[i]);
+        bool exists = access(path, F_OK) == 0;
+        n_exist += exists;
+        if (exists != attached[i])
+            fail_msg("sys_exit_%s: tracepoint %s, program %s", recorded_syscalls[i],
+                     exists ? "present" : "absent", attached[i] ? "attached" : "not attached");
+    }
+    fprintf(stderr,
+            "syscall hooks: %d sys_exit tracepoints of %zu recorded syscalls (%d here), "
+            "%d raw tracepoints\n",
+            n_sys, N_RECORDED, n_exist, n_raw);
+    assert_true(n_raw >= 3); /* sched_process_{fork,exec,exit}: the query sees raw ones */
+    assert_true(n_sys > 30);
 }
 
 static int atoi_free_index(const char *s);
@@ -881,7 +1003,13 @@ static void test_stats_json(void **state)
     assert_non_null(cJSON_GetObjectItem(maps, "domains"));
     assert_true(cJSON_GetObjectItem(links, "max_entries")->valuedouble == H.cfg.cache.file_links);
     assert_true(cJSON_GetObjectItem(j, "scans")->valuedouble > 10);
-    assert_int_equal((int)cJSON_GetObjectItem(j, "evicted_unseen")->valuedouble, 0);
+    /* none but the privilege events test_tamper's flood pushed out */
+    assert_int_equal((uint64_t)cJSON_GetObjectItem(j, "evicted_unseen")->valuedouble,
+                     H.flood_evicted);
+    cJSON *events = cJSON_GetObjectItem(maps, "events");
+    assert_non_null(events);
+    assert_int_equal((uint64_t)cJSON_GetObjectItem(events, "evicted_unseen")->valuedouble,
+                     H.flood_evicted);
     char *txt = cJSON_PrintUnformatted(j);
     fprintf(stderr, "stats: %s\n", txt);
     free(txt);
@@ -989,6 +1117,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_to_first_scan),
+        cmocka_unit_test(test_syscall_hooks),
         cmocka_unit_test(test_shadow_read),
         cmocka_unit_test(test_exec),
         cmocka_unit_test(test_file_actions),
@@ -1001,6 +1130,7 @@ int main(void)
         cmocka_unit_test(test_flow_domain),
         cmocka_unit_test(test_privilege),
         cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_tamper_tables),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_million_opens),
         cmocka_unit_test(test_ten_thousand_execs),

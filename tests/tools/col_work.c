@@ -11,7 +11,12 @@
  *   col_work net                   TCP listen/connect/accept and a UDP sendto
  *                                  on 127.0.0.1; prints the ports
  *   col_work priv                  setuid, setgid, capset, ptrace attach
- *   col_work tamper MAPID          opens a map by id and deletes a key in it
+ *   col_work tamper MAPID [FLOOD]  opens a map by id and deletes a key in it;
+ *                                  then FLOOD setfsuid calls to distinct uids
+ *                                  (as many privilege events), back to 0
+ *   col_work rewrite MAPID         opens an array map by id and writes its
+ *                                  element 0 back as it was (a write that
+ *                                  changes nothing, but a write)
  *   col_work dns NAME IPV4          in a new network namespace: a DNS answer
  *                                  NAME -> IPV4 from 127.0.0.1:53, then a UDP
  *                                  connect to IPV4:9 (nothing leaves the netns)
@@ -252,6 +257,29 @@ static int do_tamper(long id)
     return 0;
 }
 
+static int do_fsuid_flood(long n)
+{
+    for (long i = 0; i < n; i++)
+        (void)syscall(SYS_setfsuid, (unsigned int)(100000 + i));
+    (void)syscall(SYS_setfsuid, 0);
+    return 0;
+}
+
+static int do_rewrite(long id)
+{
+    int fd = bpf_map_get_fd_by_id((unsigned int)id);
+    if (fd < 0)
+        return die("bpf_map_get_fd_by_id");
+    unsigned char val[4096];
+    unsigned int key = 0;
+    if (bpf_map_lookup_elem(fd, &key, val) < 0)
+        return die("bpf_map_lookup_elem");
+    if (bpf_map_update_elem(fd, &key, val, BPF_ANY) < 0)
+        return die("bpf_map_update_elem");
+    close(fd);
+    return 0;
+}
+
 static int do_dns(const char *name, const char *ip)
 {
     if (unshare(CLONE_NEWNET) < 0)
@@ -441,7 +469,9 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "priv") == 0)
         return do_priv();
     if (argc >= 3 && strcmp(argv[1], "tamper") == 0)
-        return do_tamper(num(argv[2]));
+        return do_tamper(num(argv[2])) || (argc >= 4 && do_fsuid_flood(num(argv[3])));
+    if (argc >= 3 && strcmp(argv[1], "rewrite") == 0)
+        return do_rewrite(num(argv[2]));
     if (argc >= 4 && strcmp(argv[1], "dns") == 0)
         return do_dns(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "relative") == 0)

@@ -403,6 +403,7 @@ struct col_map {
     /* the collector's */
     uint64_t deleted;   /* records taken out of the map (delivered first) */
     uint64_t from_ring; /* records of this map drained from the ring and delivered */
+    uint64_t restored;  /* tasks and strings from the ring put back into the map */
     uint64_t lost_join; /* records of this map a delivered record needed, gone */
     uint64_t lost_logged, logged_ns;
     bool crowded; /* past half full at the start of the scan */
@@ -714,7 +715,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     uint32_t links = clamp_entries(k->cache.file_links, 64);
     uint32_t flows = clamp_entries(k->cache.flows, 64);
     bpf_map__set_max_entries(c->skel->maps.tasks, tasks);
-    bpf_map__set_max_entries(c->skel->maps.execs, tasks);
+    /* execs leave at the scan after their delivery: a quarter is room */
+    bpf_map__set_max_entries(c->skel->maps.execs, clamp_entries(tasks / 4, 64));
     bpf_map__set_max_entries(c->skel->maps.files, files);
     bpf_map__set_max_entries(c->skel->maps.files_long, clamp_entries(files / 8, 64));
     bpf_map__set_max_entries(c->skel->maps.args, args);
@@ -1301,6 +1303,16 @@ static int ring_record(void *ctx, void *data, size_t len)
         pend_push(c, m->acc, h->key, m->key_size, val, m->val_size, true);
         break;
     case COL_TASKS:
+    case COL_STRINGS:
+        /* Back into the map when it has room again: records already in the
+         * maps (a task updated in place at exec) may refer to it, and the
+         * sweeps keep it as long as one does. */
+        if (bpf_map_update_elem(m->fd, h->key, val, BPF_NOEXIST) == 0) {
+            m->restored++;
+            break;
+        }
+        if (m->kind == COL_STRINGS)
+            goto strings;
         if ((c->ring_tasks.n + 1) * 4 > c->ring_tasks.cap * 3) {
             memset(c->ring_tasks.s, 0, c->ring_tasks.cap * sizeof(*c->ring_tasks.s));
             c->ring_tasks.n = 0;
@@ -1308,7 +1320,7 @@ static int ring_record(void *ctx, void *data, size_t len)
         task_put(&c->ring_tasks, key, (const struct mz_task_val *)(const void *)val);
         m->from_ring++;
         break;
-    case COL_STRINGS:
+    strings:
         if (m->acc == MZ_MAP_FILES || m->acc == MZ_MAP_FILES_LONG) {
             struct mz_file_val v;
             memset(&v, 0, sizeof(v));
@@ -1336,8 +1348,10 @@ static int ring_record(void *ctx, void *data, size_t len)
 /* Drains the overflow ring into the pending list (up to RING_PEND_MAX). */
 static void ring_drain(struct mz_collector *c)
 {
-    if (c->pend_n >= RING_PEND_MAX)
+    if (c->pend_n >= RING_PEND_MAX) {
+        c->ring_partial = true;
         return;
+    }
     c->ring_partial = false;
     int n = ring_buffer__consume(c->ring);
     if (n < 0 && n != -ENOSPC)
@@ -1623,7 +1637,8 @@ static void sweep_domains(struct mz_collector *c, struct col_map *m)
 /* Records in map m by the kernel's counts: made there, minus taken out. */
 static uint64_t map_fill(const struct col_map *m)
 {
-    return m->in_map > m->deleted ? m->in_map - m->deleted : 0;
+    uint64_t in = m->in_map + m->restored;
+    return in > m->deleted ? in - m->deleted : 0;
 }
 
 static bool past_half(const struct col_map *m)
@@ -1633,6 +1648,12 @@ static bool past_half(const struct col_map *m)
 
 static void sweep(struct mz_collector *c)
 {
+    /* Records still in the ring may refer to tasks and strings in the maps
+     * that nothing else refers to: no sweep until it has been drained (what
+     * enters it after this scan's drain refers to records stamped with this
+     * generation, which the sweeps keep). */
+    if (c->ring_partial)
+        return;
     sweep_tasks(c);
     for (int i = MZ_MAP_FILES; i <= MZ_MAP_ARGS_LONG; i++) {
         struct col_map *m = &c->maps[i];
@@ -1687,9 +1708,11 @@ static void take_counts(struct mz_collector *c, const struct mz_counters *sum)
     c->read_errors = sum->read_errors;
 }
 
+/* Records made, or attempted and lost for want of room or of something to
+ * read. */
 static uint64_t map_created(const struct col_map *m)
 {
-    return m->in_map + m->overflowed + m->lost_full;
+    return m->in_map + m->overflowed + m->lost_full + m->lost_read;
 }
 
 static uint64_t map_lost(const struct col_map *m)
@@ -1747,7 +1770,9 @@ static void resolve(struct mz_collector *c, const struct mz_counters *sum)
             uint64_t seen = m->seen_slot[slot];
             m->created_last[slot] = made;
             m->seen_slot[slot] = 0;
-            m->seen += seen;
+            /* a record inserted just as the scan began is restamped into the
+             * new generation and may be seen under both: count it once */
+            m->seen += seen < created ? seen : created;
             if (created > seen) {
                 m->unaccounted += created - seen;
                 log_warn("collector: map %s: %llu records of generation %u left unseen (%llu "

@@ -69,6 +69,7 @@
 #define STR_WAYS      4
 #define RING_PEND_MAX 131072 /* records drained from the ring, not yet delivered */
 #define RING_DUE      1024   /* that many waiting start a scan early */
+#define RING_STR_MAX  65536  /* strings from the ring kept when their map was full */
 #define STR_GC_EVERY  8      /* scans between sweeps of a string map under a quarter full */
 #define DOMAIN_TTL_NS (600ull * 1000000000ull) /* domains older than this go when half full */
 #define LOSS_LOG_NS   (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
@@ -1260,12 +1261,14 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
     if (!c->pend_n) {
         c->pend_head = 0;
         delivery_ack(c);
-        /* Strings drained from the ring: no pending record needs them now,
-         * unless the drain stopped between a string and its record. */
-        if (!c->ring_partial) {
+        /* Strings drained from the ring that their map had no room for:
+         * records in the maps may refer to them (a task's exe at exec), so
+         * they stay, up to a bound (past it, later joins may miss them,
+         * counted as join misses). */
+        if (c->ring_paths.n > RING_STR_MAX)
             strtab_clear(&c->ring_paths);
+        if (c->ring_argv.n > RING_STR_MAX)
             strtab_clear(&c->ring_argv);
-        }
     }
     /* Do not keep a large buffer once drained. */
     if (!c->pend_n && c->pend_cap > 65536) {
@@ -1533,6 +1536,14 @@ static void sweep_tasks(struct mz_collector *c)
             const struct mz_task_val *p = task_find(t, pk);
             keyset_add(&c->ref_tasks, pk);
             pk = p ? p->parent_key : 0;
+        }
+    }
+    /* tasks from the ring (their map was full) keep their strings too */
+    for (size_t i = 0; i < c->ring_tasks.cap; i++) {
+        const struct task_slot *e = &c->ring_tasks.s[i];
+        if (e->key) {
+            keyset_add(&c->ref_files, e->v.exe_key);
+            keyset_add(&c->ref_args, e->v.args_key);
         }
     }
     for (size_t i = 0; i < t->cap; i++) {

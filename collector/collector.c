@@ -63,16 +63,17 @@
 #include "core/util.h"
 #include "mizan.skel.h"
 
-#define BATCH         2048
-#define GC_BATCH      256
-#define VAL_MAX       128 /* the largest counted record value */
-#define STR_WAYS      4
-#define RING_PEND_MAX 131072 /* records drained from the ring, not yet delivered */
-#define RING_DUE      1024   /* that many waiting start a scan early */
-#define RING_STR_MAX  65536  /* strings from the ring kept when their map was full */
-#define STR_GC_EVERY  8      /* scans between sweeps of a string map under a quarter full */
-#define DOMAIN_TTL_NS (600ull * 1000000000ull) /* domains older than this go when half full */
-#define LOSS_LOG_NS   (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
+#define BATCH          2048
+#define GC_BATCH       256
+#define VAL_MAX        128 /* the largest counted record value */
+#define STR_WAYS       4
+#define RING_PEND_MAX  131072 /* records drained from the ring, not yet delivered */
+#define RING_DUE       1024   /* that many waiting start a scan early */
+#define RING_STR_MAX   65536  /* strings from the ring kept when their map was full */
+#define RING_DRAIN_MAX 65536  /* records one drain takes at most */
+#define STR_GC_EVERY   8      /* scans between sweeps of a string map under a quarter full */
+#define DOMAIN_TTL_NS  (600ull * 1000000000ull) /* domains older than this go when half full */
+#define LOSS_LOG_NS    (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
 
 enum col_kind {
     COL_RECORDS = 0, /* execs, links, flows, events: delivered as observations */
@@ -458,7 +459,8 @@ struct mz_collector {
     struct task_table ring_tasks; /* task records drained from the ring */
     struct str_cache paths, argv;
     struct strtab ring_paths, ring_argv; /* strings drained from the ring */
-    bool ring_partial;                   /* the last drain stopped at RING_PEND_MAX */
+    bool ring_partial;                   /* the last drain stopped before the ring's end */
+    uint32_t ring_budget;                /* records the current drain may still take */
     struct keyset ref_tasks, ref_files, ref_args;
     struct col_enrich *enrich;
 
@@ -782,6 +784,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     attach_dns(c);
+    /* Interest hook: collector/col_interest.c (not landed yet) loads the
+     * engine's interest set (det_engine_interest) into the kernel here, and
+     * again at each scan whose generation of it changed. */
 
     size_t tcap = 1024;
     while (tcap < (size_t)tasks * 2)
@@ -1341,7 +1346,9 @@ static int ring_record(void *ctx, void *data, size_t len)
     default:
         break;
     }
-    if (c->pend_n >= RING_PEND_MAX) {
+    /* A flooder writes as fast as this reads: a drain takes a bounded
+     * number of records, so that it returns. */
+    if (c->pend_n >= RING_PEND_MAX || --c->ring_budget == 0) {
         c->ring_partial = true;
         return -ENOSPC; /* this record is taken; the rest waits in the ring */
     }
@@ -1356,6 +1363,7 @@ static void ring_drain(struct mz_collector *c)
         return;
     }
     c->ring_partial = false;
+    c->ring_budget = RING_DRAIN_MAX;
     int n = ring_buffer__consume(c->ring);
     if (n < 0 && n != -ENOSPC)
         log_debug("collector: overflow ring: %s", strerror(-n));

@@ -15,8 +15,8 @@
  * silent eviction"). The collector deletes what it delivered once the
  * delivery is acknowledged (delivery_acked) and the record can no longer
  * change (execs; links, flows and events of exited processes), or, past
- * half full, what it delivered and has not changed since (a later change
- * makes a new record). Deletes use lookup-and-delete: a change that landed
+ * three quarters full, what it delivered and has not changed since (a
+ * later change makes a new record). Deletes use lookup-and-delete: a change that landed
  * between the walk and the delete is delivered, not lost. Tasks, paths and
  * command lines are deleted when no record the collector still holds or
  * will deliver refers to them (mark and sweep, once per scan). A record a
@@ -408,7 +408,7 @@ struct col_map {
     uint64_t restored;  /* tasks and strings from the ring put back into the map */
     uint64_t lost_join; /* records of this map a delivered record needed, gone */
     uint64_t lost_logged, logged_ns;
-    bool crowded; /* past half full at the start of the scan */
+    bool crowded; /* past three quarters full at the start of the scan */
     struct ahead prev, cur;
     /* keys of records to delete after this walk */
     uint8_t *retire;
@@ -1385,8 +1385,8 @@ static uint64_t fingerprint(const uint8_t *val, size_t len, size_t off_gen)
 /* Whether a record delivered in an earlier scan, and unchanged since, may
  * leave its map: execs (immutable) always; links, flows and events once
  * their process has exited (a new record would have another task key), or
- * when their map is past half full (a later action makes a new record,
- * delivered in turn). */
+ * when their map is past three quarters full (a later action makes a new
+ * record, delivered in turn: its count starts again). */
 static bool retirable(struct mz_collector *c, const struct col_map *m, const uint8_t *key)
 {
     if (m->acc == MZ_MAP_EXECS)
@@ -1892,8 +1892,10 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     struct mz_counters sum;
     if (read_counters(c, &sum) == 0)
         take_counts(c, &sum);
-    for (int i = 0; i < MZ_MAP_COUNT; i++)
-        c->maps[i].crowded = past_half(&c->maps[i]);
+    for (int i = 0; i < MZ_MAP_COUNT; i++) {
+        const struct col_map *m = &c->maps[i];
+        c->maps[i].crowded = m->max_entries && map_fill(m) * 4 > (uint64_t)m->max_entries * 3;
+    }
     c->gen++;
     __atomic_store_n(&c->skel->bss->cur_gen, c->gen, __ATOMIC_SEQ_CST);
     keyset_clear(&c->ref_tasks);

@@ -11,6 +11,6 @@ pid=$FLOOD_PID
 flood_alert "$pid" "$FLOOD_SECONDS"
 flood_wait "$pid"
 t1=$(date +%s.%N)
-flood_report "open flood, $N files" "$(echo "$t1 - $t0" | bc)" || fail "records lost"
+flood_report "open flood, $N files" "$(awk "BEGIN { print $t1 - $t0 }")" || fail "records lost"
 stop_daemon
 echo ok

@@ -22,8 +22,8 @@
  *              every syscall (what mizan used before)
  *   mizan      the collector attached, scanning at the configured cadence in
  *              a thread as the daemon does (on the other CPUs: its cost is
- *              its own CPU time, not the workload's); its evicted-unseen count
- *   bpftrace   a streaming baseline printing every openat through its perf
+ *              its own CPU time, not the workload's); its lost count
+ *   bpftrace   a streaming baseline printing every open through its perf
  *              buffer; its lost-event count
  *
  * Each configuration is set up once per round and runs the three workloads;
@@ -36,9 +36,14 @@
  * Then the programs' own run time per op from the kernel's BPF statistics; a
  * saturation run (one looping process per CPU at once) where every open must
  * be in mizan's delivered counts, next to bpftrace's printed and lost events;
- * kernel map memory (memlock of every map) and this process's RSS with the
- * default cache sizes. Needs root; prints "SKIP: ..." otherwise.
- * Usage: collector [OPS_PER_RUN] [ROUNDS]
+ * a unique-record flood (one process per CPU, each opening UNIQUE distinct
+ * files once, as fast as it can): records created per second, mizan's
+ * delivered and lost counts (scanning as the daemon does: a poll every
+ * collector.poll, early scans), and bpftrace streaming the same opens with
+ * its lost count; kernel map memory (memlock of every map) and this
+ * process's RSS with the default cache sizes. Needs root; prints
+ * "SKIP: ..." otherwise.
+ * Usage: collector [OPS_PER_RUN] [ROUNDS] [UNIQUE]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -220,7 +225,7 @@ static void loop_parallel(long ops, int nproc)
 
 struct scanner {
     struct mz_collector *c;
-    uint64_t cadence_ms;
+    uint64_t cadence_ms, poll_ms;
     atomic_bool stop;
     pthread_t thread;
     uint64_t observations;
@@ -262,10 +267,12 @@ static uint64_t target_opens(const struct scanner *s)
     return n;
 }
 
-/* The scanning thread runs on the other CPUs: what it costs is its own CPU
- * time, not the workload's; on the workload's CPU its cache footprint (the
- * map walks, hashing executables) would be charged to whichever syscall the
- * loop was in. */
+/* As the daemon's collector stage: a scan, then polls every poll_ms until
+ * the cadence or until col_due asks for an early scan. The scanning thread
+ * runs on the other CPUs: what it costs is its own CPU time, not the
+ * workload's; on the workload's CPU its cache footprint (the map walks,
+ * hashing executables) would be charged to whichever syscall the loop was
+ * in. */
 static void *scan_thread(void *arg)
 {
     struct scanner *s = arg;
@@ -281,7 +288,14 @@ static void *scan_thread(void *arg)
     while (!atomic_load(&s->stop)) {
         if (col_scan(s->c, drop, s) < 0) /* drop never refuses: no -EAGAIN */
             break;
-        usleep((useconds_t)s->cadence_ms * 1000);
+        uint64_t due = mz_monotonic_ns() + s->cadence_ms * 1000000ull;
+        while (!atomic_load(&s->stop) && mz_monotonic_ns() < due) {
+            usleep((useconds_t)s->poll_ms * 1000);
+            if (col_due(s->c)) {
+                col_note_early(s->c);
+                break;
+            }
+        }
     }
     return NULL;
 }
@@ -292,6 +306,7 @@ static void scanner_start(struct scanner *sc, const struct mz_config *cfg)
 {
     memset(sc, 0, sizeof(*sc));
     sc->cadence_ms = cfg->collector.cadence_ms;
+    sc->poll_ms = cfg->collector.poll_ms;
     sc->c = col_new(cfg);
     if (!sc->c || col_scan(sc->c, drop, sc) < 0) {
         fprintf(stderr, "collector failed to load\n");
@@ -309,6 +324,72 @@ static void scanner_stop(struct scanner *sc)
     pthread_join(sc->thread, NULL);
     if (col_scan(sc->c, drop, sc) < 0 || col_scan(sc->c, drop, sc) < 0)
         exit(1);
+}
+
+/* ---- the unique-record flood --------------------------------------------- */
+
+static char uniq_dir[256];
+
+static void uniq_path(char *buf, size_t len, int proc, long i)
+{
+    snprintf(buf, len, "%s/p%02d/f%06ld", uniq_dir, proc, i);
+}
+
+/* Creates nproc x n distinct files (outside the timed part). */
+static void uniq_make(int nproc, long n)
+{
+    char path[512];
+    for (int p = 0; p < nproc; p++) {
+        snprintf(path, sizeof(path), "%s/p%02d", uniq_dir, p);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+            perror(path);
+            exit(1);
+        }
+        for (long i = 0; i < n; i++) {
+            uniq_path(path, sizeof(path), p, i);
+            int fd = open(path, O_CREAT | O_WRONLY, 0600);
+            if (fd < 0) {
+                perror(path);
+                exit(1);
+            }
+            close(fd);
+        }
+    }
+}
+
+/* nproc children at once, each opening its n distinct files once; returns
+ * the wall time in seconds. */
+static double uniq_flood(int nproc, long n)
+{
+    pid_t pids[64];
+    uint64_t t0 = mz_monotonic_ns();
+    for (int p = 0; p < nproc; p++) {
+        pids[p] = fork();
+        if (pids[p] < 0) {
+            perror("fork");
+            exit(1);
+        }
+        if (pids[p] == 0) {
+            char path[512];
+            for (long i = 0; i < n; i++) {
+                uniq_path(path, sizeof(path), p, i);
+                int fd = open(path, O_RDONLY);
+                if (fd < 0)
+                    _exit(1);
+                close(fd);
+            }
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < nproc; p++) {
+        int st = 0;
+        waitpid(pids[p], &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "bench: a flood process failed\n");
+            exit(1);
+        }
+    }
+    return (double)(mz_monotonic_ns() - t0) / 1e9;
 }
 
 /* ---- bpftrace: a streaming baseline -------------------------------------- */
@@ -338,7 +419,7 @@ static void *stream_reader(void *arg)
             unsigned long long lost;
             if (sscanf(line, "Lost %llu events", &lost) == 1)
                 b->lost += lost;
-            else if (strstr(line, target))
+            else if (strstr(line, target) || (uniq_dir[0] && strstr(line, uniq_dir)))
                 b->printed++;
         }
     }
@@ -593,7 +674,7 @@ static void run_mode(struct run_ctx *x, int m, double v[W_N], struct pstat own[W
         own[w].runs = (double)(n1 - n0) / (double)x->ops;
     }
     scanner_stop(&sc);
-    x->mizan_lost += col_evicted_unseen(sc.c);
+    x->mizan_lost += col_lost(sc.c);
     x->mizan_obs += sc.observations;
     if (!x->measured_memory) {
         x->memlock = maps_memlock(&x->nmaps);
@@ -613,8 +694,9 @@ int main(int argc, char **argv)
 {
     long ops = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
     int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 11;
-    if (ops <= 0 || rounds <= 0 || rounds > 50) {
-        fprintf(stderr, "usage: collector [OPS_PER_RUN] [ROUNDS<=50]\n");
+    long uniq = argc > 3 ? strtol(argv[3], NULL, 10) : 100000;
+    if (ops <= 0 || rounds <= 0 || rounds > 50 || uniq <= 0) {
+        fprintf(stderr, "usage: collector [OPS_PER_RUN] [ROUNDS<=50] [UNIQUE]\n");
         return 2;
     }
     if (geteuid() != 0) {
@@ -742,9 +824,49 @@ int main(int argc, char **argv)
         loop_parallel(ops, nproc);
         scanner_stop(&sc);
         sat_counted = target_opens(&sc);
-        sat_lost = col_evicted_unseen(sc.c);
+        sat_lost = col_lost(sc.c);
         col_free(sc.c);
     }
+    /* The unique-record flood: every open a new record. */
+    char udir[] = "/dev/shm/mizan-bench-uniq-XXXXXX";
+    if (!mkdtemp(udir))
+        return 1;
+    (void)mz_strlcpy(uniq_dir, udir, sizeof(uniq_dir));
+    uniq_make(nproc, uniq);
+    struct col_map_counts u0, u1;
+    double u_s;
+    uint64_t u_lost;
+    {
+        struct scanner sc;
+        scanner_start(&sc, &cfg);
+        (void)col_map_counts(sc.c, "links", &u0);
+        uint64_t lost0 = col_lost(sc.c);
+        u_s = uniq_flood(nproc, uniq);
+        scanner_stop(&sc);
+        (void)col_map_counts(sc.c, "links", &u1);
+        u_lost = col_lost(sc.c) - lost0;
+        col_free(sc.c);
+    }
+    uint64_t u_bt_printed = 0, u_bt_lost = 0;
+    double u_bt_s = 0;
+    if (have_bpftrace) {
+        struct streamer bt;
+        if (streamer_start(&bt) == 0) {
+            u_bt_s = uniq_flood(nproc, uniq);
+            usleep(500 * 1000);
+            streamer_stop(&bt);
+            u_bt_printed = bt.printed;
+            u_bt_lost = bt.lost;
+        }
+    }
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", udir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench: could not remove %s\n", udir);
+        uniq_dir[0] = 0;
+    }
+
     uint64_t sat_bt_printed = 0, sat_bt_lost = 0;
     if (have_bpftrace) {
         struct streamer bt;
@@ -806,7 +928,7 @@ int main(int argc, char **argv)
         printf("  BPF programs' own run time: not measured (BPF_ENABLE_STATS: %s)\n",
                strerror(errno));
     }
-    printf("  mizan: %llu records evicted unseen, %llu observations delivered\n",
+    printf("  mizan: %llu records lost, %llu observations delivered\n",
            (unsigned long long)x.mizan_lost, (unsigned long long)x.mizan_obs);
     if (n[MODE_BPFTRACE])
         printf("  bpftrace (system-wide, like mizan): %llu of the open loop's %llu opens printed, "
@@ -815,13 +937,28 @@ int main(int argc, char **argv)
                (unsigned long long)bt_lost);
     printf("  saturation, %d processes (one per CPU) x %ld opens at once:\n"
            "    mizan: %llu of %llu opens counted in the observations delivered, %llu records "
-           "evicted unseen\n",
+           "lost\n",
            nproc, ops, (unsigned long long)sat_counted, (unsigned long long)sat_ops,
            (unsigned long long)sat_lost);
     if (have_bpftrace)
         printf("    bpftrace: %llu of %llu opens printed, %llu events lost\n",
                (unsigned long long)sat_bt_printed, (unsigned long long)sat_ops,
                (unsigned long long)sat_bt_lost);
+    uint64_t u_ops = (uint64_t)uniq * (uint64_t)nproc;
+    uint64_t u_created = u1.created - u0.created, u_delivered = u1.delivered - u0.delivered;
+    printf("  unique-record flood, %d processes x %ld distinct files opened once, at once:\n"
+           "    mizan: %.1f s, %.0f link records created per second (%llu, the machine's "
+           "others included),\n"
+           "           %llu delivered, %llu lost (links: %llu), %llu through the overflow ring\n",
+           nproc, uniq, u_s, (double)u_created / u_s, (unsigned long long)u_created,
+           (unsigned long long)u_delivered, (unsigned long long)u_lost,
+           (unsigned long long)((u1.lost_full + u1.lost_read + u1.lost_join) -
+                                (u0.lost_full + u0.lost_read + u0.lost_join)),
+           (unsigned long long)(u1.overflowed - u0.overflowed));
+    if (have_bpftrace)
+        printf("    bpftrace: %.1f s, %llu of %llu opens printed, %llu events lost\n", u_bt_s,
+               (unsigned long long)u_bt_printed, (unsigned long long)u_ops,
+               (unsigned long long)u_bt_lost);
     printf("  kernel map memory (memlock, %d maps, default caches): %.1f MiB\n", x.nmaps,
            (double)x.memlock / (1024.0 * 1024.0));
     printf(

@@ -15,8 +15,8 @@
  * silent eviction"). The collector deletes what it delivered once the
  * delivery is acknowledged (delivery_acked) and the record can no longer
  * change (execs; links, flows and events of exited processes), or, past
- * half full, what it delivered and has not changed since (a later change
- * makes a new record). Deletes use lookup-and-delete: a change that landed
+ * three quarters full, what it delivered and has not changed since (a
+ * later change makes a new record). Deletes use lookup-and-delete: a change that landed
  * between the walk and the delete is delivered, not lost. Tasks, paths and
  * command lines are deleted when no record the collector still holds or
  * will deliver refers to them (mark and sweep, once per scan). A record a
@@ -67,15 +67,17 @@
 #include "core/util.h"
 #include "mizan.skel.h"
 
-#define BATCH         2048
-#define GC_BATCH      256
-#define VAL_MAX       128 /* the largest counted record value */
-#define STR_WAYS      4
-#define RING_PEND_MAX 131072 /* records drained from the ring, not yet delivered */
-#define RING_DUE      1024   /* that many waiting start a scan early */
-#define STR_GC_EVERY  8      /* scans between sweeps of a string map under a quarter full */
-#define DOMAIN_TTL_NS (600ull * 1000000000ull) /* domains older than this go when half full */
-#define LOSS_LOG_NS   (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
+#define BATCH          2048
+#define GC_BATCH       256
+#define VAL_MAX        128 /* the largest counted record value */
+#define STR_WAYS       4
+#define RING_PEND_MAX  131072 /* records drained from the ring, not yet delivered */
+#define RING_DUE       1024   /* that many waiting start a scan early */
+#define RING_STR_MAX   65536  /* strings from the ring kept when their map was full */
+#define RING_DRAIN_MAX 65536  /* records one drain takes at most */
+#define STR_GC_EVERY   8      /* scans between sweeps of a string map under a quarter full */
+#define DOMAIN_TTL_NS  (600ull * 1000000000ull) /* domains older than this go when half full */
+#define LOSS_LOG_NS    (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
 
 enum col_kind {
     COL_RECORDS = 0, /* execs, links, flows, events: delivered as observations */
@@ -407,9 +409,10 @@ struct col_map {
     /* the collector's */
     uint64_t deleted;   /* records taken out of the map (delivered first) */
     uint64_t from_ring; /* records of this map drained from the ring and delivered */
+    uint64_t restored;  /* tasks and strings from the ring put back into the map */
     uint64_t lost_join; /* records of this map a delivered record needed, gone */
     uint64_t lost_logged, logged_ns;
-    bool crowded; /* past half full at the start of the scan */
+    bool crowded; /* past three quarters full at the start of the scan */
     struct ahead prev, cur;
     /* keys of records to delete after this walk */
     uint8_t *retire;
@@ -468,7 +471,8 @@ struct mz_collector {
     struct task_table ring_tasks; /* task records drained from the ring */
     struct str_cache paths, argv;
     struct strtab ring_paths, ring_argv; /* strings drained from the ring */
-    bool ring_partial;                   /* the last drain stopped at RING_PEND_MAX */
+    bool ring_partial;                   /* the last drain stopped before the ring's end */
+    uint32_t ring_budget;                /* records the current drain may still take */
     struct keyset ref_tasks, ref_files, ref_args;
     struct col_enrich *enrich;
 
@@ -804,7 +808,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     uint32_t links = clamp_entries(k->cache.file_links, 64);
     uint32_t flows = clamp_entries(k->cache.flows, 64);
     bpf_map__set_max_entries(c->skel->maps.tasks, tasks);
-    bpf_map__set_max_entries(c->skel->maps.execs, tasks);
+    /* execs leave at the scan after their delivery: a quarter is room */
+    bpf_map__set_max_entries(c->skel->maps.execs, clamp_entries(tasks / 4, 64));
     bpf_map__set_max_entries(c->skel->maps.files, files);
     bpf_map__set_max_entries(c->skel->maps.files_long, clamp_entries(files / 8, 64));
     bpf_map__set_max_entries(c->skel->maps.args, args);
@@ -911,6 +916,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     attach_dns(c);
+    /* Interest hook: collector/col_interest.c (not landed yet) loads the
+     * engine's interest set (det_engine_interest) into the kernel here, and
+     * again at each scan whose generation of it changed. */
     /* the syscall links are pinned as sys_exit_NAME, the DNS parser's by
      * its program's name */
     struct bpf_link *extra[COL_SYSCALLS + 1];
@@ -1454,12 +1462,14 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
     if (!c->pend_n) {
         c->pend_head = 0;
         delivery_ack(c);
-        /* Strings drained from the ring: no pending record needs them now,
-         * unless the drain stopped between a string and its record. */
-        if (!c->ring_partial) {
+        /* Strings drained from the ring that their map had no room for:
+         * records in the maps may refer to them (a task's exe at exec), so
+         * they stay, up to a bound (past it, later joins may miss them,
+         * counted as join misses). */
+        if (c->ring_paths.n > RING_STR_MAX)
             strtab_clear(&c->ring_paths);
+        if (c->ring_argv.n > RING_STR_MAX)
             strtab_clear(&c->ring_argv);
-        }
     }
     /* Do not keep a large buffer once drained. */
     if (!c->pend_n && c->pend_cap > 65536) {
@@ -1497,6 +1507,16 @@ static int ring_record(void *ctx, void *data, size_t len)
         pend_push(c, m->acc, h->key, m->key_size, val, m->val_size, true);
         break;
     case COL_TASKS:
+    case COL_STRINGS:
+        /* Back into the map when it has room again: records already in the
+         * maps (a task updated in place at exec) may refer to it, and the
+         * sweeps keep it as long as one does. */
+        if (bpf_map_update_elem(m->fd, h->key, val, BPF_NOEXIST) == 0) {
+            m->restored++;
+            break;
+        }
+        if (m->kind == COL_STRINGS)
+            goto strings;
         if ((c->ring_tasks.n + 1) * 4 > c->ring_tasks.cap * 3) {
             memset(c->ring_tasks.s, 0, c->ring_tasks.cap * sizeof(*c->ring_tasks.s));
             c->ring_tasks.n = 0;
@@ -1504,7 +1524,7 @@ static int ring_record(void *ctx, void *data, size_t len)
         task_put(&c->ring_tasks, key, (const struct mz_task_val *)(const void *)val);
         m->from_ring++;
         break;
-    case COL_STRINGS:
+    strings:
         if (m->acc == MZ_MAP_FILES || m->acc == MZ_MAP_FILES_LONG) {
             struct mz_file_val v;
             memset(&v, 0, sizeof(v));
@@ -1522,7 +1542,9 @@ static int ring_record(void *ctx, void *data, size_t len)
     default:
         break;
     }
-    if (c->pend_n >= RING_PEND_MAX) {
+    /* A flooder writes as fast as this reads: a drain takes a bounded
+     * number of records, so that it returns. */
+    if (c->pend_n >= RING_PEND_MAX || --c->ring_budget == 0) {
         c->ring_partial = true;
         return -ENOSPC; /* this record is taken; the rest waits in the ring */
     }
@@ -1532,9 +1554,12 @@ static int ring_record(void *ctx, void *data, size_t len)
 /* Drains the overflow ring into the pending list (up to RING_PEND_MAX). */
 static void ring_drain(struct mz_collector *c)
 {
-    if (c->pend_n >= RING_PEND_MAX)
+    if (c->pend_n >= RING_PEND_MAX) {
+        c->ring_partial = true;
         return;
+    }
     c->ring_partial = false;
+    c->ring_budget = RING_DRAIN_MAX;
     int n = ring_buffer__consume(c->ring);
     if (n < 0 && n != -ENOSPC)
         log_debug("collector: overflow ring: %s", strerror(-n));
@@ -1556,8 +1581,8 @@ static uint64_t fingerprint(const uint8_t *val, size_t len, size_t off_gen)
 /* Whether a record delivered in an earlier scan, and unchanged since, may
  * leave its map: execs (immutable) always; links, flows and events once
  * their process has exited (a new record would have another task key), or
- * when their map is past half full (a later action makes a new record,
- * delivered in turn). */
+ * when their map is past three quarters full (a later action makes a new
+ * record, delivered in turn: its count starts again). */
 static bool retirable(struct mz_collector *c, const struct col_map *m, const uint8_t *key)
 {
     if (m->acc == MZ_MAP_EXECS)
@@ -1719,6 +1744,14 @@ static void sweep_tasks(struct mz_collector *c)
             pk = p ? p->parent_key : 0;
         }
     }
+    /* tasks from the ring (their map was full) keep their strings too */
+    for (size_t i = 0; i < c->ring_tasks.cap; i++) {
+        const struct task_slot *e = &c->ring_tasks.s[i];
+        if (e->key) {
+            keyset_add(&c->ref_files, e->v.exe_key);
+            keyset_add(&c->ref_args, e->v.args_key);
+        }
+    }
     for (size_t i = 0; i < t->cap; i++) {
         const struct task_slot *e = &t->s[i];
         if (!e->key)
@@ -1821,7 +1854,8 @@ static void sweep_domains(struct mz_collector *c, struct col_map *m)
 /* Records in map m by the kernel's counts: made there, minus taken out. */
 static uint64_t map_fill(const struct col_map *m)
 {
-    return m->in_map > m->deleted ? m->in_map - m->deleted : 0;
+    uint64_t in = m->in_map + m->restored;
+    return in > m->deleted ? in - m->deleted : 0;
 }
 
 static bool past_half(const struct col_map *m)
@@ -1831,6 +1865,12 @@ static bool past_half(const struct col_map *m)
 
 static void sweep(struct mz_collector *c)
 {
+    /* Records still in the ring may refer to tasks and strings in the maps
+     * that nothing else refers to: no sweep until it has been drained (what
+     * enters it after this scan's drain refers to records stamped with this
+     * generation, which the sweeps keep). */
+    if (c->ring_partial)
+        return;
     sweep_tasks(c);
     for (int i = MZ_MAP_FILES; i <= MZ_MAP_ARGS_LONG; i++) {
         struct col_map *m = &c->maps[i];
@@ -1885,9 +1925,11 @@ static void take_counts(struct mz_collector *c, const struct mz_counters *sum)
     c->read_errors = sum->read_errors;
 }
 
+/* Records made, or attempted and lost for want of room or of something to
+ * read. */
 static uint64_t map_created(const struct col_map *m)
 {
-    return m->in_map + m->overflowed + m->lost_full;
+    return m->in_map + m->overflowed + m->lost_full + m->lost_read;
 }
 
 static uint64_t map_lost(const struct col_map *m)
@@ -1945,7 +1987,9 @@ static void resolve(struct mz_collector *c, const struct mz_counters *sum)
             uint64_t seen = m->seen_slot[slot];
             m->created_last[slot] = made;
             m->seen_slot[slot] = 0;
-            m->seen += seen;
+            /* a record inserted just as the scan began is restamped into the
+             * new generation and may be seen under both: count it once */
+            m->seen += seen < created ? seen : created;
             if (created > seen) {
                 m->unaccounted += created - seen;
                 log_warn("collector: map %s: %llu records of generation %u left unseen (%llu "
@@ -2060,8 +2104,10 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     struct mz_counters sum;
     if (read_counters(c, &sum) == 0)
         take_counts(c, &sum);
-    for (int i = 0; i < MZ_MAP_COUNT; i++)
-        c->maps[i].crowded = past_half(&c->maps[i]);
+    for (int i = 0; i < MZ_MAP_COUNT; i++) {
+        const struct col_map *m = &c->maps[i];
+        c->maps[i].crowded = m->max_entries && map_fill(m) * 4 > (uint64_t)m->max_entries * 3;
+    }
     c->gen++;
     int gerr = set_gen(c, c->gen);
     if (gerr < 0) {

@@ -67,7 +67,7 @@ struct cJSON *col_stats_json(const struct mz_collector *c);
 
 /* One map's counts, as of the last scan (col_stats_json's figures). */
 struct col_map_counts {
-    uint64_t created;   /* records made: in the map, in the ring, or lost for lack of room */
+    uint64_t created;   /* records made: in the map, in the ring, or lost (no room, unreadable) */
     uint64_t updated;   /* changes after the scan that last read the record */
     uint64_t delivered; /* records maps: first deliveries; the others: taken out of the kernel */
     uint64_t lost_full, lost_read, lost_join;

@@ -208,12 +208,12 @@ void mz_config_defaults(struct mz_config *c)
     c->collector.hash_max_bytes = 256ull << 20;
     c->collector.pin_dir = mz_strdup("/sys/fs/bpf/mizan");
 
-    c->cache.tasks = 32768;
-    c->cache.files = 65536;
-    c->cache.args = 32768;
-    c->cache.file_links = 131072;
-    c->cache.flows = 32768;
-    c->cache.domains = 16384;
+    c->cache.tasks = 16384;
+    c->cache.files = 32768;
+    c->cache.args = 8192;
+    c->cache.file_links = 65536;
+    c->cache.flows = 16384;
+    c->cache.domains = 8192;
     c->cache.exe_hashes = 4096;
     c->cache.overflow = 8ull << 20;
 

@@ -76,6 +76,11 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
         overflow_out(MZ_MAP_LINKS, k, sizeof(*k), v, sizeof(*v));
         return 0;
     }
+    /* Interest hook (issue 9, "interesting records are protected"): when
+     * bpf/helpers/interest.h lands, a link whose path matches the interest
+     * set (detect/det_interest.c, loaded by collector/col_interest.c) goes
+     * to a map of its own here, which other records cannot fill, and one
+     * that matches nothing may be aggregated instead of overflowing. */
     int r = store_new(MZ_MAP_LINKS, &links, k, sizeof(*k), v, sizeof(*v));
     if (r == 0) {
         CREATED(MZ_MAP_LINKS, &links, k, struct mz_link_val, gen);

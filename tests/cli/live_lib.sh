@@ -12,7 +12,7 @@ require_live() {
 
 DAEMON_PID=
 start_daemon() { # [extra yaml]
-  COLLECTOR=true CADENCE=200ms write_config "$@"
+  COLLECTOR=true CADENCE=${CADENCE:-200ms} write_config "$@"
   "$MIZAN" run -c "$T/mizan.yaml" >"$T/out.jsonl" 2>"$T/daemon.err" &
   DAEMON_PID=$!
   trap 'stop_daemon_quiet; cleanup' EXIT

@@ -1093,10 +1093,15 @@ static void test_loss_counters(void **state)
     assert_true(ours + no_path + lost >= N);
     /* per map: created = delivered + lost; links are caught up after the
      * last scans (a few records of other processes may be in flight) */
-    assert_true(created >= delivered + lost);
-    assert_true(created - delivered - lost <= 64);
-    /* files: created = delivered (taken out of the kernel) + lost + in the map */
-    assert_true(f1.created == f1.delivered + f1.lost_full + f1.lost_read + f1.entries);
+    uint64_t lall = l1.delivered + l1.lost_full + l1.lost_read + l1.lost_join;
+    assert_true(l1.created >= lall);       /* totals: what is in flight is >= 0 */
+    assert_true(l1.created - lall <= 160); /* at most the map and the ring */
+    /* files: created = delivered (taken out of the kernel) + lost + in the
+     * map, + what is in the ring (other processes' records made since the
+     * last drain) */
+    uint64_t fin = f1.delivered + f1.lost_full + f1.lost_read + f1.entries;
+    assert_true(f1.created >= fin);
+    assert_true(f1.created - fin <= 160);
     assert_true(fcreated >= N);
     clear_obs();
 }

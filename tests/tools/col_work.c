@@ -29,6 +29,12 @@
  *                                  renames DIR/a to DIR/b, opens DIR/b/f 3
  *                                  times; renames it to DIR/b/g, opens that
  *                                  once
+ *   col_work flood KIND N [DIR|PROG]  reads /etc/shadow, then as fast as it
+ *                                  can: KIND open, N distinct files created
+ *                                  in DIR (DIR/d.../f...); exec, N vfork+exec
+ *                                  of PROG; connect, N TCP connect attempts
+ *                                  on 127.0.0.1 (ports 1..60000, each a new
+ *                                  socket: refused unless something listens)
  *   col_work mountmove DIR         in a new mount namespace: a tmpfs on
  *                                  DIR/m, creates DIR/m/f and opens it once
  *                                  more, moves the mount to DIR/n, opens
@@ -454,6 +460,58 @@ static int do_mountmove(const char *dir)
     return do_open(nf);
 }
 
+static int flood_open(long n, const char *dir)
+{
+    char path[4096];
+    for (long i = 0; i < n; i++) {
+        if (i % 10000 == 0) {
+            snprintf(path, sizeof(path), "%s/d%03ld", dir, i / 10000);
+            if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return die(path);
+        }
+        snprintf(path, sizeof(path), "%s/d%03ld/f%04ld", dir, i / 10000, i % 10000);
+        int fd = open(path, O_CREAT | O_RDONLY, 0600);
+        if (fd < 0)
+            return die(path);
+        close(fd);
+    }
+    return 0;
+}
+
+static int flood_connect(long n)
+{
+    for (long i = 0; i < n; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            return die("socket");
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)(1 + i % 60000)),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        (void)connect(fd, (struct sockaddr *)&a, sizeof(a)); /* refused: an attempt */
+        close(fd);
+    }
+    return 0;
+}
+
+static int do_flood(const char *kind, long n, const char *arg)
+{
+    char buf[4096];
+    int fd = open("/etc/shadow", O_RDONLY);
+    if (fd < 0)
+        return die("/etc/shadow");
+    if (read(fd, buf, sizeof(buf)) < 0)
+        return die("read /etc/shadow");
+    close(fd);
+    if (strcmp(kind, "open") == 0 && arg)
+        return flood_open(n, arg);
+    if (strcmp(kind, "exec") == 0 && arg)
+        return do_execloop(n, arg);
+    if (strcmp(kind, "connect") == 0)
+        return flood_connect(n);
+    fprintf(stderr, "col_work: flood open N DIR | exec N PROG | connect N\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "open") == 0)
@@ -480,10 +538,13 @@ int main(int argc, char **argv)
         return do_symlink(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "moved") == 0)
         return do_moved(argv[2]);
+    if (argc >= 4 && strcmp(argv[1], "flood") == 0)
+        return do_flood(argv[2], num(argv[3]), argc >= 5 ? argv[4] : NULL);
     if (argc >= 3 && strcmp(argv[1], "mountmove") == 0)
         return do_mountmove(argv[2]);
     fprintf(stderr,
             "usage: col_work "
-            "open|loop|execloop|files|net|priv|tamper|relative|dns|symlink|moved|mountmove ...\n");
+            "open|loop|execloop|files|net|priv|tamper|relative|dns|symlink|moved|mountmove|flood "
+            "...\n");
     return 2;
 }

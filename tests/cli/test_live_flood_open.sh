@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Live flood (see flood_lib.sh): /etc/shadow read, then FLOOD_OPENS (default
+# 1,000,000) distinct files opened as fast as one process can.
+source "$(dirname "$0")/flood_lib.sh"
+N=${FLOOD_OPENS:-1000000}
+start_flood_daemon
+t0=$(date +%s.%N)
+flood any open "$N" "$SHM"
+pid=$FLOOD_PID
+flood_alert "$pid" "$FLOOD_SECONDS"
+flood_wait "$pid"
+t1=$(date +%s.%N)
+flood_report "open flood, $N files" "$(awk "BEGIN { print $t1 - $t0 }")" || fail "records lost"
+stop_daemon
+echo ok

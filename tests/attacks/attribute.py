@@ -144,6 +144,9 @@ def report(a):
             continue
         cid, body, s, e, rc, batch = l.rstrip("\n").split("\t")
         runs.append(dict(id=cid, body=int(body), start=float(s), end=float(e), rc=int(rc)))
+        if cid not in cases:  # the soak command of --loop
+            cases[cid] = dict(id=cid, category=cid, expect=["none"], needs="-", src="control:" + cid,
+                              control=True, fired=collections.Counter(), runs=0)
         if cid in cases:
             cases[cid]["runs"] += 1
             cases[cid]["rc"] = int(rc)
@@ -151,6 +154,7 @@ def report(a):
 
     seen = set()
     per_recipe = collections.Counter()
+    by_source = collections.defaultdict(collections.Counter)
     harness_alerts = 0
     for path in a.alerts or []:
         for line in open(path):
@@ -176,6 +180,7 @@ def report(a):
             if cid in cases:
                 cases[cid]["fired"][rid] += 1
                 per_recipe[rid] += 1
+                by_source[rid]["soak" if cid == "soak" else "controls"] += 1
 
     # per case
     cats = collections.OrderedDict()
@@ -217,11 +222,13 @@ def report(a):
     if a.noise is not None:
         hours = max(a.noise, 1) / 3600.0
         nruns = len(runs)
-        print("noise: %d control runs in %d s, %d alerts on their processes" % (
-            nruns, a.noise, sum(per_recipe.values())))
-        print("%-34s %8s %10s" % ("recipe", "alerts", "per hour"))
+        print("noise: %d runs (controls%s) in %d s, %d alerts on their processes" % (
+            nruns, " and the soak command" if "soak" in cases else "", a.noise,
+            sum(per_recipe.values())))
+        print("%-40s %8s %10s  %s" % ("recipe", "alerts", "per hour", "from"))
         for rid, n in per_recipe.most_common():
-            print("%-34s %8d %10.1f" % (rid, n, n / hours))
+            print("%-40s %8d %10.1f  %s" % (rid, n, n / hours, ", ".join(
+                "%s %d" % kv for kv in sorted(by_source[rid].items()))))
         print("total alerts per hour: %.1f" % (sum(per_recipe.values()) / hours))
         return 0
 

@@ -11,7 +11,9 @@
 #            detected and no control alerted (default: report only)
 # --only     run the cases whose id matches REGEX
 # --loop     run only the controls, again and again, for SECONDS, with one
-#            daemon, and print alerts per hour by recipe (the noise figure)
+#            daemon, and print alerts per hour by recipe (the noise figure);
+#            with SOAK_CMD set, that command runs in a loop alongside (e.g.
+#            the project's build and unit tests) and its alerts count too
 #
 # Attribution. The runner records every fork of its own descendants in a
 # tracefs instance of its own (sched_process_fork, filtered to this process
@@ -160,6 +162,14 @@ if [ "$LOOP" -gt 0 ]; then
   new_daemon "$BASE/d0"
   end=$((t0 + LOOP))
   rounds=0
+  if [ -n "${SOAK_CMD:-}" ]; then
+    # the soak command (e.g. the project's build and unit tests) again and
+    # again until the end, as one more source whose alerts are counted
+    mkdir -p "$BASE/soak"
+    ss=$(date +%s.%N)
+    (while [ "$(date +%s)" -lt "$end" ]; do bash -c "$SOAK_CMD" >>"$BASE/soak/log" 2>&1 || true; done) &
+    soak=$!
+  fi
   while [ "$(date +%s)" -lt "$end" ]; do
     while IFS=$'\t' read -r batch file id _; do
       [ "$(date +%s)" -lt "$end" ] || break
@@ -169,6 +179,10 @@ if [ "$LOOP" -gt 0 ]; then
     rounds=$((rounds + 1))
     sync_clock
   done
+  if [ -n "${SOAK_CMD:-}" ]; then
+    wait "$soak" || true
+    printf 'soak\t%s\t%s\t%s\t0\t0\n' "$soak" "$ss" "$(date +%s.%N)" >>"$BASE/runs.tsv"
+  fi
   settle
   echo "loop: $rounds rounds of the controls in $(($(date +%s) - t0)) s"
 else

@@ -20,6 +20,7 @@ import sys
 HEADER = re.compile(r"^#@\s+(.*)$")
 FIELD = re.compile(r"(\w+)=(\S+)")
 FORK = re.compile(r"\s(\d+\.\d+): sched_process_fork: comm=.* pid=(\d+) child_comm=.* child_pid=(\d+)")
+EXIT = re.compile(r"\s(\d+\.\d+): sched_process_exit: comm=.* pid=(\d+) prio=")
 MARK = re.compile(r"\s(\d+\.\d+): tracing_mark_write: mzsync (\d+\.\d+)")
 
 
@@ -86,13 +87,18 @@ def rfc3339(s):
 
 
 def load_forks(path):
-    """fork events as (realtime, parent, child), in order"""
+    """fork events as (realtime, parent, child) and exits as (realtime, -1,
+    pid), in order"""
     events, offset = [], None
     with open(path, errors="replace") as f:
         for line in f:
             m = FORK.search(line)
             if m:
                 events.append((float(m.group(1)), int(m.group(2)), int(m.group(3))))
+                continue
+            m = EXIT.search(line)
+            if m:
+                events.append((float(m.group(1)), -1, int(m.group(2))))
                 continue
             m = MARK.search(line)
             if m and offset is None:
@@ -104,13 +110,20 @@ def load_forks(path):
 
 
 def owners(forks, runs):
-    """pid -> [(since, run index or None)], from the fork events in order"""
+    """pid -> [(since, run index or None, until or None)], from the fork and
+    exit events in order"""
     body_of = collections.defaultdict(list)
     for i, r in enumerate(runs):
         body_of[r["body"]].append(i)
     hist = collections.defaultdict(list)
     cur = {}
     for t, parent, child in forks:
+        if parent == -1:  # exit: the pid's current life ends here
+            if hist.get(child) and hist[child][-1][2] is None:
+                since, owner, _ = hist[child][-1]
+                hist[child][-1] = (since, owner, t)
+            cur.pop(child, None)
+            continue
         owner = None
         for i in body_of.get(child, ()):
             if runs[i]["start"] - 0.5 <= t <= runs[i]["end"] + 0.5:
@@ -118,17 +131,17 @@ def owners(forks, runs):
         if owner is None:
             owner = cur.get(parent)
         cur[child] = owner
-        hist[child].append((t, owner))
+        hist[child].append((t, owner, None))
     return hist
 
 
 def owner_at(hist, pid, t):
     best = None
-    for since, owner in hist.get(pid, ()):
-        if since <= t + 0.02:
-            best = owner
-        else:
+    for since, owner, until in hist.get(pid, ()):
+        if since > t + 0.02:
             break
+        # first_seen is in jiffies: a little slack on both ends
+        best = owner if until is None or t <= until + 0.02 else None
     return best
 
 
@@ -190,6 +203,8 @@ def report(a):
         hit = [r for r in c["expect"] if fired.get(r)]
         if c["control"]:
             status = "ALERTED" if fired else "quiet"
+        elif not c["runs"]:
+            status = "NOT-RUN"
         elif c.get("rc") == 77:
             status = "n/a"
         elif c["needs"] != "-":

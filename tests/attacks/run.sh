@@ -10,6 +10,9 @@
 # --target   exit 1 unless at least PERCENT of the counted cases are
 #            detected and no control alerted (default: report only)
 # --only     run the cases whose id matches REGEX
+#
+# Bounded: each case at most CASE_TIMEOUT (25) s, the whole corpus at most
+# CORPUS_DEADLINE (420) s; cases not run by then count as missed.
 # --loop     run only the controls, again and again, for SECONDS, with one
 #            daemon, and print alerts per hour by recipe (the noise figure);
 #            with SOAK_CMD set, that command runs in a loop alongside (e.g.
@@ -17,11 +20,12 @@
 #
 # Attribution. The runner records every fork of its own descendants in a
 # tracefs instance of its own (sched_process_fork, filtered to this process
-# tree with set_event_pid and event-fork). Each case's body runs in a
+# tree with set_event_pid and event-fork) and their exits. Each case's body runs in a
 # subshell whose pid lib.sh reports; an alert belongs to a case when its
 # process descends from that body, by fork events in order (pids are
-# reused: the latest fork that created the alert's pid before the alert's
-# first_seen decides). Setup, teardown and the harness itself never count.
+# reused, by this tree and by everything else on the machine: the alert's
+# first_seen must fall between the fork that created its pid and that
+# process's exit). Setup, teardown and the harness itself never count.
 #
 # Rate limits. Built-in recipes alert a few times per executable, parent
 # and ancestry, and then stay silent (as they should on a real host). The
@@ -70,6 +74,7 @@ finish() {
   for p in "${DAEMONS[@]}"; do stop_bounded "$p"; done
   if [ -d "$INST" ]; then
     echo 0 >"$INST/events/sched/sched_process_fork/enable" 2>/dev/null || true
+    echo 0 >"$INST/events/sched/sched_process_exit/enable" 2>/dev/null || true
     [ -n "$TRACE_PID" ] && { kill "$TRACE_PID" 2>/dev/null || true; wait "$TRACE_PID" 2>/dev/null || true; }
     rmdir "$INST" 2>/dev/null || true
   fi
@@ -83,6 +88,7 @@ echo 16384 >"$INST/buffer_size_kb"
 echo $$ >"$INST/set_event_pid"
 echo 1 >"$INST/options/event-fork"
 echo 1 >"$INST/events/sched/sched_process_fork/enable"
+echo 1 >"$INST/events/sched/sched_process_exit/enable"
 cat "$INST/trace_pipe" >"$BASE/forks.txt" &
 TRACE_PID=$!
 sync_clock() { echo "mzsync $(date +%s.%N)" >"$INST/trace_marker"; }
@@ -131,15 +137,17 @@ new_daemon() {
 
 # settle: let the current daemon scan three more times, so that what the
 # last case did has been read, matched and printed
+# (on a machine flooded by others a scan can take seconds: up to 30 s)
 settle() {
   local s0 s i
   s0=$(scans "$CUR")
-  for i in $(seq 1 50); do
+  for i in $(seq 1 300); do
     s=$(scans "$CUR")
     [ "$s" -ge $((s0 + 3)) ] && { sleep 0.3; return 0; }
     sleep 0.1
   done
-  echo "warning: the daemon in $CUR stopped scanning (scans stuck at $s0): its cases may be missed" >&2
+  echo "warning: the daemon in $CUR scanned $((s - s0)) times in 30 s (a loaded machine, or stuck)" >&2
+  return 1
 }
 
 run_case() { # file id batch
@@ -183,20 +191,35 @@ if [ "$LOOP" -gt 0 ]; then
     wait "$soak" || true
     printf 'soak\t%s\t%s\t%s\t0\t0\n' "$soak" "$ss" "$(date +%s.%N)" >>"$BASE/runs.tsv"
   fi
-  settle
+  settle || true
   echo "loop: $rounds rounds of the controls in $(($(date +%s) - t0)) s"
 else
-  last=-1
-  while IFS=$'\t' read -r batch file id _; do
-    if [ "$batch" != "$last" ]; then
-      [ "$last" = -1 ] || settle
-      new_daemon "$BASE/b$batch"
-      last=$batch
-      sync_clock
+  deadline=$((t0 + ${CORPUS_DEADLINE:-420}))
+  # run_batch N: a fresh daemon, then the batch's cases; returns 1 when the
+  # daemon did not get through its scans (it is then run once more)
+  run_batch() {
+    local batch file id tries=$2
+    new_daemon "$BASE/b$1.$tries"
+    sync_clock
+    while IFS=$'\t' read -r batch file id _; do
+      [ "$batch" = "$1" ] || continue
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "warning: corpus deadline (${CORPUS_DEADLINE:-420} s) reached: the remaining cases are not run" >&2
+        return 2
+      fi
+      run_case "$file" "$id" "$batch"
+    done <"$BASE/plan.tsv"
+    settle
+  }
+  for b in $(cut -f1 "$BASE/plan.tsv" | uniq); do
+    rc=0
+    run_batch "$b" 0 || rc=$?
+    [ "$rc" -eq 2 ] && break
+    if [ "$rc" -eq 1 ]; then
+      echo "warning: batch $b runs again with a fresh daemon" >&2
+      run_batch "$b" 1 || true
     fi
-    run_case "$file" "$id" "$batch"
-  done <"$BASE/plan.tsv"
-  settle
+  done
 fi
 sync_clock
 stop_bounded "$DAEMON_PID"
@@ -204,6 +227,7 @@ DAEMON_PID=
 DAEMONS=()
 sleep 0.3
 echo 0 >"$INST/events/sched/sched_process_fork/enable"
+echo 0 >"$INST/events/sched/sched_process_exit/enable"
 kill "$TRACE_PID" 2>/dev/null || true
 wait "$TRACE_PID" 2>/dev/null || true
 TRACE_PID=

@@ -162,7 +162,9 @@ t_ctl_health_check() {
 t_ctl_user_lookup() { id root >/dev/null; getent passwd root >/dev/null; getent group sudo >/dev/null || true; who >/dev/null; last -n 3 >/dev/null 2>&1 || true; }
 
 #@ id=ctl_interactive_shell src=control:shell-session expect=none
-setup_ctl_interactive_shell() { backup /root/.bash_history; }
+# an account with a history (a brand new one alerts shell_history_tamper
+# once, when its first history is written: see docs/recipes.md)
+setup_ctl_interactive_shell() { backup /root/.bash_history; [ -e /root/.bash_history ] || echo 'ls' >/root/.bash_history; }
 t_ctl_interactive_shell() { printf 'cd /tmp\nls >/dev/null\necho done\nexit\n' | HISTFILE=/root/.bash_history bash -i >/dev/null 2>&1; }
 
 #@ id=ctl_login_shell src=control:shell-session expect=none

@@ -106,6 +106,7 @@ t_net_socat_relay() { timeout 1 socat TCP-LISTEN:0,bind=127.0.0.1 TCP:127.0.0.1:
 setup_net_dga_domain() {
   local ns
   ns=$(netns_new)
+  [ -d /etc/netns ] || touch "$W/made-etc-netns"
   mkdir -p "/etc/netns/$ns"
   echo 'nameserver 127.0.0.1' >"/etc/netns/$ns/resolv.conf"
   echo "$ns" >"$W/ns"
@@ -148,4 +149,7 @@ PY
   wait_file "$W/ready"
 }
 t_net_dga_domain() { ip netns exec "$(cat "$W/ns")" curl -s -m 2 http://xkqjzvbwpt3h9fq.com/ >/dev/null || true; }
-teardown_net_dga_domain() { rm -rf "/etc/netns/$(cat "$W/ns")"; rmdir /etc/netns 2>/dev/null || true; }
+teardown_net_dga_domain() {
+  rm -rf "/etc/netns/$(cat "$W/ns")"
+  [ ! -e "$W/made-etc-netns" ] || rmdir /etc/netns 2>/dev/null || true
+}

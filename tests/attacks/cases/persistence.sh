@@ -200,6 +200,7 @@ t_pers_passwd_append() { echo 'mzcorpus:x:0:0:mizan corpus:/nonexistent:/usr/sbi
 #@ id=pers_useradd src=atomic:40d8eabd-e394-46f6-8785-b9bfa1d011d2 expect=passwd_usage
 setup_pers_useradd() { backup /etc/passwd /etc/shadow /etc/group /etc/gshadow /etc/subuid /etc/subgid /etc/passwd- /etc/shadow- /etc/group- /etc/gshadow- /etc/subuid- /etc/subgid-; }
 t_pers_useradd() { useradd -M -N -s /usr/sbin/nologin mzcorpus$$; }
+teardown_pers_useradd() { rm -f /var/mail/mzcorpus* /var/spool/mail/mzcorpus* 2>/dev/null || true; }
 
 #@ id=pers_python_pth src=atomic:a58c066d-f2f0-42a2-ab70-30af73f89e66 expect=python_startup_hook
 setup_pers_python_pth() {

@@ -93,13 +93,14 @@ PY
 }
 
 # A network namespace of the case's own, with loopback up; removed after the
-# case. Prints its name.
-_MZ_NETNS=()
+# case. Prints its name. (Usually called as ns=$(netns_new), in a subshell:
+# the name is kept in a file, not a variable.)
 netns_new() {
-  local ns="mzatk-$$-${#_MZ_NETNS[@]}"
+  local ns
+  ns="mzatk-$$-$(wc -l <"$W/.netns" 2>/dev/null || echo 0)"
+  echo "$ns" >>"$W/.netns"
   ip netns add "$ns"
   ip -n "$ns" link set lo up
-  _MZ_NETNS+=("$ns")
   printf '%s\n' "$ns"
 }
 
@@ -115,7 +116,9 @@ _mz_cleanup() {
   for p in "${_MZ_KILL[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${_MZ_KILL[@]}"; do wait "$p" 2>/dev/null || true; done
   restore_all
-  for ns in "${_MZ_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  if [ -f "$W/.netns" ]; then
+    while read -r ns; do ip netns del "$ns" 2>/dev/null || true; done <"$W/.netns"
+  fi
 }
 
 _mz_run() {

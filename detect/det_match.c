@@ -164,6 +164,18 @@ static bool same_file(const char *exe, const char *path)
     return exe[n] == '\0' || strcmp(exe + n, " (deleted)") == 0;
 }
 
+static void mctx_use_path(struct mctx *c, const char *path)
+{
+    c->path = path;
+    c->path_len = 0;
+    c->basename = NULL;
+    if (path) {
+        c->path_len = strlen(path);
+        const char *sl = strrchr(path, '/');
+        c->basename = sl ? sl + 1 : path;
+    }
+}
+
 static void mctx_init(struct mctx *c, const struct mz_observation *o, bool new_domain)
 {
     memset(c, 0, sizeof(*c));
@@ -180,11 +192,20 @@ static void mctx_init(struct mctx *c, const struct mz_observation *o, bool new_d
         c->path = o->file.path ? o->file.path : o->proc.exe;
         c->actions = o->file.actions | MZ_FA_EXECVE;
     }
-    if (c->path) {
-        c->path_len = strlen(c->path);
-        const char *sl = strrchr(c->path, '/');
-        c->basename = sl ? sl + 1 : c->path;
-    }
+    mctx_use_path(c, c->path);
+}
+
+/* A rename, link or symlink touches two names: bases are tested on the
+ * path, then on path2 (the target of a rename or a link, the name a symlink
+ * creates), so that "sed -i" (a new file renamed over the original) or
+ * "ln -sf /dev/null ~/.bash_history" match the file they replace. */
+static const char *mctx_path2(const struct mctx *c)
+{
+    if (c->o->kind != MZ_OBS_FILE || !c->o->file.path2 || !c->o->file.path2[0])
+        return NULL;
+    if (!(c->o->file.actions & (MZ_FA_RENAME | MZ_FA_LINK | MZ_FA_SYMLINK)))
+        return NULL;
+    return c->o->file.path2;
 }
 
 static void mctx_addrs(struct mctx *c)
@@ -512,6 +533,12 @@ bool det_recipe_matches(const struct det_recipe *r, const struct mz_observation 
 {
     struct mctx c;
     mctx_init(&c, o, new_domain);
+    if (full_test(r, &c))
+        return true;
+    const char *p2 = mctx_path2(&c);
+    if (!p2)
+        return false;
+    mctx_use_path(&c, p2);
     return full_test(r, &c);
 }
 
@@ -671,10 +698,18 @@ size_t det_set_match(struct det_set *s, const struct mz_observation *o, bool nai
     mctx_init(&c, o, new_domain);
     size_t n = 0;
 
+    const char *p1 = c.path, *p2 = mctx_path2(&c);
     if (naive) {
-        for (size_t i = 0; i < s->n; i++)
-            if (full_test(s->r[i], &c) && n < cap)
+        for (size_t i = 0; i < s->n; i++) {
+            bool hit = full_test(s->r[i], &c);
+            if (!hit && p2) {
+                mctx_use_path(&c, p2);
+                hit = full_test(s->r[i], &c);
+                mctx_use_path(&c, p1);
+            }
+            if (hit && n < cap)
                 out[n++] = s->r[i];
+        }
         return n;
     }
     if (++s->cur == 0) { /* wrapped: forget every stamp */
@@ -686,6 +721,11 @@ size_t det_set_match(struct det_set *s, const struct mz_observation *o, bool nai
     case MZ_OBS_FILE:
         if (c.path)
             match_path(&k, &s->file);
+        if (p2) {
+            /* the stamps keep a recipe found on the path from coming twice */
+            mctx_use_path(&c, p2);
+            match_path(&k, &s->file);
+        }
         break;
     case MZ_OBS_EXEC:
         if (c.path)

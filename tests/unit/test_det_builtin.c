@@ -47,7 +47,18 @@ static const char *const expected[] = {
     "gambling_domain_access", "phishing_domain_access", "piracy_domain_access",
     "threat_domain_access", "tracking_domain_access", "vpnlike_domain_access",
     /* tamper and privilege (mizan) */
-    "environment_tainted", "bpf_program_load", "kernel_module_load", "ptrace_attach"};
+    "environment_tainted", "bpf_program_load", "kernel_module_load", "ptrace_attach",
+    /* added for the attack corpus (tests/attacks/) */
+    "proc_mem_access", "credentials_file_search", "cloud_credentials_read", "cron_modification",
+    "systemd_unit_modification", "transient_systemd_unit", "init_script_modification",
+    "account_files_modification", "python_startup_hook", "shlib_load_from_unusual_dir",
+    "shell_history_tamper", "log_files_tamper", "file_capabilities_set", "timestomp",
+    "system_daemon_name_outside_system_dirs", "masquerading_extension", "exec_from_hidden_dir",
+    "kernel_hardening_change", "ca_store_modification", "proc_hide_bind_mount", "awk_shell_spawn",
+    "download_piped_to_shell", "busybox_applet_shell", "shell_network_connection",
+    "vm_sandbox_detection", "vm_sandbox_detection_exec", "suid_binary_search",
+    "security_software_discovery", "cgroup_release_agent_write", "namespace_escape_tool",
+    "raw_disk_access_tool", "host_filesystem_mount"};
 
 static char lists_dir[4096], fixtures_dir[4096];
 

@@ -110,6 +110,7 @@ struct exe_job {
     bool path_ok;         /* the recorded path may be opened (not another mount namespace) */
     bool proc_must_match; /* /proc/PID/exe must be `path` (a parent, whose start is unknown) */
     char *path;           /* the recorded exe path, or NULL */
+    uint64_t dev, ino;    /* the identity recorded at exec; ino 0: unknown */
     /* results */
     bool have_hex;
     char hex[65];
@@ -819,15 +820,27 @@ static void run_job(struct exe_worker *w, struct exe_job *j)
     int fd = -1;
     if (j->pid > 0) {
         fd = open_proc_exe(j->pid, j->start_ns, j->proc_must_match ? j->path : NULL, &st);
+        if (fd >= 0 && j->ino && (st.st_dev != j->dev || st.st_ino != j->ino)) {
+            close(fd); /* it has exec'd another image since */
+            fd = -1;
+        }
         live = fd >= 0;
     }
-    if (fd < 0 && j->path_ok && j->path && j->path[0] == '/')
+    if (fd < 0 && j->path_ok && j->path && j->path[0] == '/') {
         fd = open_exe_path(j->path, &st, &why);
+        if (fd >= 0 && j->ino && (st.st_dev != j->dev || st.st_ino != j->ino)) {
+            close(fd); /* the file at the path now is not the one that ran */
+            fd = -1;
+            why = "changed";
+        }
+    }
     if (fd < 0) {
         j->sha_why = j->trust_why = why;
         return;
     }
     j->trust_why = col_exe_trust(j->path, &st, live, &j->trusted);
+    if (j->trusted && !live && j->ino)
+        j->trust_why = "system_binary_by_inode"; /* the path's file is the one exec'd */
     if (j->hash)
         digest(w, fd, &st, j);
     close(fd);
@@ -1062,8 +1075,10 @@ static void exe_facts(struct col_enrich *e, struct mz_process *p, bool alive)
         .hash = hash,
         .path_ok = !p->container,
         .path = p->exe,
+        .dev = p->exe_dev,
+        .ino = p->exe_ino,
     };
-    uint64_t tself = job_tag(p->pid, p->start_ns, p->exe, 0);
+    uint64_t tself = job_tag(p->pid, p->start_ns ^ (p->exe_ino * 0x9E3779B97F4A7C15ull), p->exe, 0);
     struct facts_entry *fs = facts_request(e, tself, &self, &why_self);
     const char *pexe = p->n_ancestry ? p->ancestry[0] : NULL;
     struct facts_entry *fp = NULL;

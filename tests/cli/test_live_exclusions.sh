@@ -140,8 +140,12 @@ core=(systemd-sysctl apport) cloud=(cloud-init waagent) shim=(containerd-shim do
   done
 CASES
 : >"$T/want"
-"$T/runner" "$T/cases.sh" "$SHM" 0 "$KEY" "$H" "$T" "$ns"
-"$T/runner" "$T/cases.sh" "$H/.cache" 1 "$KEY" "$H" "$T" "$ns"
+# twice: on a loaded host the collector may lose a record (it counts it);
+# this test is about exclusions, so one run of each case that is seen will do
+for _ in 1 2; do
+  "$T/runner" "$T/cases.sh" "$SHM" 0 "$KEY" "$H" "$T" "$ns"
+  "$T/runner" "$T/cases.sh" "$H/.cache" 1 "$KEY" "$H" "$T" "$ns"
+done
 
 # the trusted binary itself stays excluded
 have_pwck=
@@ -154,6 +158,7 @@ python3 - "$T/out.jsonl" "$T/want" 40 <<'PY' || fail "spoofed exclusions"
 import json, sys, time
 out, want, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
 need = set(tuple(l.split(" ", 1)) for l in open(want).read().splitlines() if l)
+assert len(need) >= 28, "only %d cases" % len(need)
 deadline = time.time() + secs
 while True:
     got = set()

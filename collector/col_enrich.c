@@ -12,9 +12,11 @@
  * thread does that work; the scan thread hands it jobs through a bounded
  * SPSC queue and takes results from another:
  *
- *  - a job is one (process, exe) pair, keyed by a tag of (pid, start time,
- *    exe path); its result lands in a direct-mapped facts table owned by the
- *    scan thread, so later observations of the process get it at once;
+ *  - a job is one live (process, exe) pair, keyed by a tag of (pid, start
+ *    time, exe path), or one exe path for the processes of a scan that have
+ *    exited; its result lands in a direct-mapped facts table owned by the
+ *    scan thread, so later observations of the process (of the path, in
+ *    that scan) get it at once;
  *  - the scan thread waits for a result it needs at most WAIT_OBS_MS per
  *    observation and WAIT_SCAN_MS per scan in total; past that the
  *    observation leaves with exe_sha256 null and exe_sha256_why "pending"
@@ -27,6 +29,12 @@
  *    O_PATH|O_NOFOLLOW, and only when fstat says regular file does it reopen
  *    that very inode (/proc/self/fd/N) with O_RDONLY|O_NONBLOCK|O_CLOEXEC for
  *    reading: no FIFO, device or symlink target is ever opened for reading;
+ *  - one exception: the trust check of a process that has exited runs on
+ *    the scan thread (path_trust). It can only succeed for a path under a
+ *    system directory, which only root can mount or write, so it lstat()s
+ *    nothing a user controls and any other path fails without a syscall;
+ *    that way a busy worker never leaves a system binary untrusted (and a
+ *    built-in exclusion unapplied);
  *  - digests are cached by (dev, inode, size, mtime, ctime): a same-size
  *    rewrite with the mtime put back still changes ctime. A file over
  *    hash_max_bytes is not read ("too_large"), and a read over HASH_TIME_NS
@@ -96,8 +104,8 @@ struct proc_entry {
 
 #define JOB_QUEUE    256                    /* exe jobs in flight at most */
 #define FACTS_SLOTS  4096                   /* results kept for the processes' later observations */
-#define WAIT_OBS_MS  50                     /* longest wait for one observation's exe facts */
-#define WAIT_SCAN_MS 100                    /* longest total wait per scan */
+#define WAIT_OBS_MS  20                     /* longest wait for one observation's exe facts */
+#define WAIT_SCAN_MS 50                     /* longest total wait per scan */
 #define HASH_TIME_NS (2000ull * 1000000ull) /* longest digest of one file */
 #define STALL_NS     (2 * HASH_TIME_NS)     /* a job this old: the worker is stuck */
 
@@ -110,6 +118,7 @@ struct exe_job {
     bool path_ok;         /* the recorded path may be opened (not another mount namespace) */
     bool proc_must_match; /* /proc/PID/exe must be `path` (a parent, whose start is unknown) */
     char *path;           /* the recorded exe path, or NULL */
+    uint64_t dev, ino;    /* the identity recorded at exec; ino 0: unknown */
     /* results */
     bool have_hex;
     char hex[65];
@@ -139,6 +148,8 @@ struct exe_worker {
 struct facts_entry {
     uint64_t tag;
     uint8_t state; /* FACTS_EMPTY, _PENDING or _DONE */
+    bool per_scan; /* an exited process's, by path: valid in scan `epoch` only */
+    uint32_t epoch;
     bool have_hex, trusted;
     char hex[65];
     const char *sha_why, *trust_why;
@@ -687,6 +698,14 @@ static bool dirs_root_only(const char *path)
     return true;
 }
 
+static bool in_system_dir(const char *path)
+{
+    for (size_t i = 0; i < MZ_ARRAY_SIZE(system_dirs); i++)
+        if (strncmp(path, system_dirs[i], strlen(system_dirs[i])) == 0)
+            return true;
+    return false;
+}
+
 const char *col_exe_trust(const char *path, const struct stat *st, bool live, bool *trusted)
 {
     *trusted = false;
@@ -694,10 +713,7 @@ const char *col_exe_trust(const char *path, const struct stat *st, bool live, bo
         return "no_path";
     if (!path_clean(path))
         return "unclean_path";
-    bool sys = false;
-    for (size_t i = 0; i < MZ_ARRAY_SIZE(system_dirs); i++)
-        sys |= strncmp(path, system_dirs[i], strlen(system_dirs[i])) == 0;
-    if (!sys)
+    if (!in_system_dir(path))
         return "not_system_dir";
     if (!S_ISREG(st->st_mode))
         return "not_regular";
@@ -819,15 +835,27 @@ static void run_job(struct exe_worker *w, struct exe_job *j)
     int fd = -1;
     if (j->pid > 0) {
         fd = open_proc_exe(j->pid, j->start_ns, j->proc_must_match ? j->path : NULL, &st);
+        if (fd >= 0 && j->ino && (st.st_dev != j->dev || st.st_ino != j->ino)) {
+            close(fd); /* it has exec'd another image since */
+            fd = -1;
+        }
         live = fd >= 0;
     }
-    if (fd < 0 && j->path_ok && j->path && j->path[0] == '/')
+    if (fd < 0 && j->path_ok && j->path && j->path[0] == '/') {
         fd = open_exe_path(j->path, &st, &why);
+        if (fd >= 0 && j->ino && (st.st_dev != j->dev || st.st_ino != j->ino)) {
+            close(fd); /* the file at the path now is not the one that ran */
+            fd = -1;
+            why = "changed";
+        }
+    }
     if (fd < 0) {
         j->sha_why = j->trust_why = why;
         return;
     }
     j->trust_why = col_exe_trust(j->path, &st, live, &j->trusted);
+    if (j->trusted && !live && j->ino)
+        j->trust_why = "system_binary_by_inode"; /* the path's file is the one exec'd */
     if (j->hash)
         digest(w, fd, &st, j);
     close(fd);
@@ -957,6 +985,7 @@ static size_t take_results(struct col_enrich *e)
         struct facts_entry *f = &e->facts[j->tag % FACTS_SLOTS];
         if (f->tag == j->tag) { /* else: its slot went to another process meanwhile */
             f->state = FACTS_DONE;
+            f->epoch = e->epoch; /* a per-scan result serves the scan it arrives in */
             f->have_hex = j->have_hex;
             memcpy(f->hex, j->hex, sizeof(f->hex));
             f->sha_why = j->sha_why;
@@ -976,7 +1005,7 @@ static struct facts_entry *facts_request(struct col_enrich *e, uint64_t tag,
                                          const struct exe_job *proto, const char **why)
 {
     struct facts_entry *f = &e->facts[tag % FACTS_SLOTS];
-    if (f->tag == tag && f->state == FACTS_DONE)
+    if (f->tag == tag && f->state == FACTS_DONE && (!f->per_scan || f->epoch == e->epoch))
         return f;
     uint64_t busy = atomic_load(&e->worker->busy_since);
     if (busy && mz_monotonic_ns() - busy > STALL_NS) {
@@ -1006,6 +1035,8 @@ static struct facts_entry *facts_request(struct col_enrich *e, uint64_t tag,
     memset(f, 0, sizeof(*f));
     f->tag = tag;
     f->state = FACTS_PENDING;
+    f->per_scan = proto->pid <= 0;
+    f->epoch = e->epoch;
     return f;
 }
 
@@ -1041,6 +1072,30 @@ static void facts_wait(struct col_enrich *e, uint64_t a, uint64_t b)
     e->wait_left_ns = spent < e->wait_left_ns ? e->wait_left_ns - spent : 0;
 }
 
+/* The trust check of an exited process's exe, on the scan thread and with
+ * no job: only a path under a system directory can be trusted, those
+ * directories are root's (in the daemon's mount namespace: no user's file
+ * system is met on the way), and any other path is "not_system_dir" with no
+ * syscall at all. So it costs a few lstat calls, never a stall, and does
+ * not depend on how busy the worker is. */
+static const char *path_trust(const char *path, uint64_t dev, uint64_t ino, bool *trusted)
+{
+    struct stat st;
+    *trusted = false;
+    if (!path_clean(path) || !in_system_dir(path))
+        return "not_system_dir";
+    if (lstat(path, &st) < 0)
+        return "gone";
+    if (S_ISLNK(st.st_mode))
+        return "symlink";
+    if (!S_ISREG(st.st_mode))
+        return "not_regular";
+    if (ino && (st.st_dev != dev || st.st_ino != ino))
+        return "changed";
+    const char *why = col_exe_trust(path, &st, false, trusted);
+    return *trusted && ino ? "system_binary_by_inode" : why;
+}
+
 /* exe_sha256 (or why not), exe_trusted and parent_exe_trusted for p. */
 static void exe_facts(struct col_enrich *e, struct mz_process *p, bool alive)
 {
@@ -1055,6 +1110,8 @@ static void exe_facts(struct col_enrich *e, struct mz_process *p, bool alive)
         p->exe_trust_why = mz_strdup(why);
         return;
     }
+    bool path_trusted = false;
+    const char *path_why = alive ? NULL : path_trust(p->exe, p->exe_dev, p->exe_ino, &path_trusted);
     const char *why_self = NULL, *why_parent = NULL;
     struct exe_job self = {
         .pid = alive ? p->pid : 0,
@@ -1062,9 +1119,17 @@ static void exe_facts(struct col_enrich *e, struct mz_process *p, bool alive)
         .hash = hash,
         .path_ok = !p->container,
         .path = p->exe,
+        .dev = p->exe_dev,
+        .ino = p->exe_ino,
     };
-    uint64_t tself = job_tag(p->pid, p->start_ns, p->exe, 0);
-    struct facts_entry *fs = facts_request(e, tself, &self, &why_self);
+    /* A live process: its own job (/proc/PID/exe). An exited one: the file
+     * at its path, shared by every exited process of this scan that ran it
+     * (most are short-lived runs of a few programs: one check, not one per
+     * process; the next scan checks again, so a rewrite is seen). */
+    uint64_t tself =
+        alive ? job_tag(p->pid, p->start_ns ^ (p->exe_ino * 0x9E3779B97F4A7C15ull), p->exe, 0)
+              : job_tag(0, p->exe_ino, p->exe, 2);
+    struct facts_entry *fs = alive || hash ? facts_request(e, tself, &self, &why_self) : NULL;
     const char *pexe = p->n_ancestry ? p->ancestry[0] : NULL;
     struct facts_entry *fp = NULL;
     uint64_t tpar = 0;
@@ -1092,14 +1157,20 @@ static void exe_facts(struct col_enrich *e, struct mz_process *p, bool alive)
             p->exe_sha256_why = mz_strdup(fs->sha_why ? fs->sha_why : "unknown");
         p->exe_trusted = fs->trusted;
         p->exe_trust_why = mz_strdup(fs->trust_why);
-    } else {
-        if (self.hash)
+    } else if (why_self) {
+        if (self.hash) {
             p->exe_sha256_why = mz_strdup(why_self);
-        e->stats.sha_deferred++;
+            e->stats.sha_deferred++;
+        }
         p->exe_trust_why = mz_strdup(why_self);
     }
     if (fp && fp->tag == tpar && fp->state == FACTS_DONE)
         p->parent_exe_trusted = fp->trusted;
+    if (path_why) { /* an exited process: the check made here */
+        p->exe_trusted = path_trusted;
+        free(p->exe_trust_why);
+        p->exe_trust_why = mz_strdup(path_why);
+    }
 }
 
 void col_enrich_process(struct col_enrich *e, struct mz_process *p)

@@ -38,7 +38,7 @@ void col_enrich_begin_scan(struct col_enrich *e);
  * still the one that started at p->start_ns; then user, container,
  * exe_sha256 (or exe_sha256_why), exe_trusted, parent_exe_trusted and
  * exe_trust_why. Never fails: what cannot be found stays NULL, with a
- * reason. Waits at most 50 ms for the exe worker, 100 ms per scan in all.
+ * reason. Waits at most 20 ms for the exe worker, 50 ms per scan in all.
  * What it reads from /proc is cached for the current scan. */
 void col_enrich_process(struct col_enrich *e, struct mz_process *p);
 

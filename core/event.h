@@ -79,8 +79,13 @@ struct mz_process {
      * root alone. Built-in exclusions by program match only trusted exes. */
     bool exe_trusted;
     bool parent_exe_trusted; /* the same check of ancestry[0] */
-    char *exe_trust_why;     /* why exe_trusted is what it is; NULL when not checked */
-    char **ancestry;         /* exes of the parent, grandparent, ... (n_ancestry of them) */
+    /* The executable's identity as the kernel recorded it at exec, in
+     * userland st_dev encoding (makedev(MAJOR, MINOR) of the kernel's
+     * s_dev); 0 when unknown. When set, the collector checks and hashes
+     * only a file with this identity. */
+    uint64_t exe_dev, exe_ino;
+    char *exe_trust_why; /* why exe_trusted is what it is; NULL when not checked */
+    char **ancestry;     /* exes of the parent, grandparent, ... (n_ancestry of them) */
     size_t n_ancestry;
 };
 

@@ -155,6 +155,7 @@ struct drain_guard {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool done;
+    bool freeing; /* the drain is over and what the report reads is being freed */
     bool started;
     pthread_t thread;
     struct runner *r;
@@ -181,6 +182,12 @@ static void *drain_guard_main(void *arg)
          * here. If even the log write blocks (stderr nobody reads), SIGALRM
          * ends the process a second later. */
         alarm(1);
+        if (g->freeing) {
+            log_error("run: drain_timeout (%llu ms) passed while releasing the collector "
+                      "and the pipeline (the queues had drained); exiting now",
+                      (unsigned long long)ms);
+            _exit(1);
+        }
         char stages[256];
         size_t n = mz_stages_running(g->r->stages, stages, sizeof(stages));
         cJSON *j = mz_pipeline_stats_json(g->r->pipe);
@@ -209,7 +216,15 @@ static void drain_guard_start(struct drain_guard *g, struct runner *r)
         log_warn("run: no drain guard thread: the drain is not bounded by drain_timeout");
 }
 
-/* The drain finished in time: the guard leaves. */
+/* The queues drained: from now on the guard's report may not read them. */
+static void drain_guard_freeing(struct drain_guard *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->freeing = true;
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* Everything is released in time: the guard leaves. */
 static void drain_guard_done(struct drain_guard *g)
 {
     pthread_mutex_lock(&g->lock);
@@ -391,17 +406,18 @@ out:;
     log_debug("run: collector stopped after its last scan");
     mz_pipeline_drain(r.pipe);
     log_debug("run: pipeline drained");
-    drain_guard_done(&guard);
-    mz_stages_free(r.stages);
     if (r.pipe)
         write_status(&r);
     if (status == 0)
         (void)mz_cursor_save(r.cur); /* drained: everything scanned is printed */
+    drain_guard_freeing(&guard);
+    mz_stages_free(r.stages);
     mz_pipeline_free(r.pipe);
     np_free(r.np); /* detaches: nothing is refused once mizan is gone */
     mz_cursor_free(r.cur);
     col_free(r.col);
     log_debug("run: collector detached");
+    drain_guard_done(&guard);
     if (status == 0)
         log_info("run: drained, exiting");
     return status;

@@ -474,6 +474,34 @@ static void test_exe_trust(void **state)
     assert_false(p.parent_exe_trusted);
     mz_process_clear(&p);
 
+    /* a process gone: with the identity the kernel recorded at exec, the file
+     * at the path is checked to be that one */
+    gone_process(&p, sys, 7);
+    p.exe_dev = sst.st_dev;
+    p.exe_ino = sst.st_ino;
+    col_enrich_begin_scan(e);
+    col_enrich_process(e, &p);
+    assert_true(p.exe_trusted);
+    assert_string_equal(p.exe_trust_why, "system_binary_by_inode");
+    assert_non_null(p.exe_sha256);
+    mz_process_clear(&p);
+    gone_process(&p, sys, 8); /* what ran was another file, now replaced by sleep */
+    p.exe_dev = sst.st_dev;
+    p.exe_ino = sst.st_ino + 1;
+    col_enrich_begin_scan(e);
+    col_enrich_process(e, &p);
+    assert_false(p.exe_trusted);
+    assert_string_equal(p.exe_trust_why, "changed");
+    assert_null(p.exe_sha256);
+    assert_string_equal(p.exe_sha256_why, "changed");
+    mz_process_clear(&p);
+    gone_process(&p, sys, 9); /* unknown identity: the path's file, by path */
+    col_enrich_begin_scan(e);
+    col_enrich_process(e, &p);
+    assert_true(p.exe_trusted);
+    assert_string_equal(p.exe_trust_why, "system_binary_by_path");
+    mz_process_clear(&p);
+
     bool trusted;
     struct stat st = sst;
     assert_string_equal(col_exe_trust(sys, &st, true, &trusted), "system_binary");

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,10 @@ struct np {
     struct netpolicy *skel;
     struct bpf_link *links[6];
     struct col_enrich *enrich;
-    struct np_policy *cur, *prev; /* prev: rule ids of events recorded before a reload */
+    /* prev: rule ids of events recorded before a reload. Both change on
+     * the ticking thread only, under lock, which np_stats_json takes. */
+    struct np_policy *cur, *prev;
+    pthread_mutex_t lock;
     uint32_t gen, prev_gen;
     int inotify_fd;
     int domains_fd;
@@ -273,11 +277,13 @@ static void reload(struct np *np)
         np_policy_free(p);
         return;
     }
+    pthread_mutex_lock(&np->lock);
     np_policy_free(np->prev);
     np->prev = np->cur;
     np->prev_gen = np->gen;
     np->cur = p;
     np->gen = gen;
+    pthread_mutex_unlock(&np->lock);
     atomic_fetch_add(&np->reloads, 1);
     seed_learned(np, p);
     log_info("netpolicy: %s applied (%zu rules; cidr_mode %s, resolve_mode %s)", p->source,
@@ -310,6 +316,7 @@ struct np *np_new(const struct mz_config *cfg, char *err, size_t errlen)
 {
     struct np *np = mz_calloc(1, sizeof(*np));
     np->cfg = cfg;
+    pthread_mutex_init(&np->lock, NULL);
     np->inotify_fd = -1;
     np->domains_fd = -1;
     warn_if_writable(cfg->netpolicy.file);
@@ -489,7 +496,7 @@ int np_tick(struct np *np, np_emit_fn emit, void *ctx)
     return n;
 }
 
-struct cJSON *np_stats_json(const struct np *np)
+struct cJSON *np_stats_json(struct np *np)
 {
     cJSON *j = cJSON_CreateObject();
     struct np_counters sum = {0};
@@ -507,10 +514,12 @@ struct cJSON *np_stats_json(const struct np *np)
         }
         free(per);
     }
+    pthread_mutex_lock(&np->lock);
     cJSON_AddStringToObject(j, "file", np->cur->source);
     cJSON_AddStringToObject(j, "cidr_mode", np_mode_name(np->cur->cidr_mode));
     cJSON_AddStringToObject(j, "resolve_mode", np_mode_name(np->cur->resolve_mode));
     cJSON_AddNumberToObject(j, "rules", (double)np->cur->n_rules);
+    pthread_mutex_unlock(&np->lock);
     cJSON_AddNumberToObject(j, "reloads", (double)atomic_load(&np->reloads));
     cJSON_AddNumberToObject(j, "reload_failures", (double)atomic_load(&np->reload_failures));
     cJSON_AddNumberToObject(j, "observations", (double)atomic_load(&np->observations));
@@ -543,5 +552,6 @@ void np_free(struct np *np)
         close(np->domains_fd);
     np_policy_free(np->cur);
     np_policy_free(np->prev);
+    pthread_mutex_destroy(&np->lock);
     free(np);
 }

@@ -60,7 +60,7 @@ int np_tick(struct np *np, np_emit_fn emit, void *ctx);
 void np_request_reload(struct np *np);
 
 /* Counters for `mizan status`: the kernel's, reloads, the active policy. */
-struct cJSON *np_stats_json(const struct np *np);
+struct cJSON *np_stats_json(struct np *np);
 
 /* Detaches every program (bpf_link) and frees. Accepts NULL. */
 void np_free(struct np *np);

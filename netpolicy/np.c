@@ -19,10 +19,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,10 +44,17 @@ struct np {
     struct netpolicy *skel;
     struct bpf_link *links[6];
     struct col_enrich *enrich;
-    struct np_policy *cur, *prev; /* prev: rule ids of events recorded before a reload */
+    /* prev: rule ids of events recorded before a reload. Both change on
+     * the watch thread only, under lock, which readers take. */
+    struct np_policy *cur, *prev;
+    pthread_mutex_t lock;
     uint32_t gen, prev_gen;
     int inotify_fd;
-    int domains_fd;
+    int wake_fd;    /* eventfd: SIGHUP's reload and np_free's stop */
+    int domains_fd; /* under lock */
+    pthread_t watch;
+    bool watching;
+    _Atomic bool stop;
     char dir[PATH_MAX], base[NAME_MAX + 1];
     struct mz_observation *held; /* refused by a full q1: offered first next time */
     uint64_t next_expire_ns;
@@ -213,8 +223,7 @@ static void watch_file(struct np *np)
     np->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     /* the directory, not the file: editors and config managers replace it */
     if (np->inotify_fd >= 0 &&
-        inotify_add_watch(np->inotify_fd, np->dir,
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB) < 0) {
+        inotify_add_watch(np->inotify_fd, np->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB) < 0) {
         log_warn("netpolicy: cannot watch %s (%s): changes apply on SIGHUP only", np->dir,
                  strerror(errno));
         close(np->inotify_fd);
@@ -273,15 +282,49 @@ static void reload(struct np *np)
         np_policy_free(p);
         return;
     }
+    pthread_mutex_lock(&np->lock);
     np_policy_free(np->prev);
     np->prev = np->cur;
     np->prev_gen = np->gen;
     np->cur = p;
     np->gen = gen;
-    atomic_fetch_add(&np->reloads, 1);
     seed_learned(np, p);
+    pthread_mutex_unlock(&np->lock);
+    atomic_fetch_add(&np->reloads, 1);
     log_info("netpolicy: %s applied (%zu rules; cidr_mode %s, resolve_mode %s)", p->source,
              p->n_rules, np_mode_name(p->cidr_mode), np_mode_name(p->resolve_mode));
+}
+
+/* The watch thread: a change of the file or a SIGHUP is applied at once,
+ * not at the collector's next pass (which a loaded machine can delay past
+ * a second). */
+static void *watch_main(void *arg)
+{
+    struct np *np = arg;
+    while (!atomic_load(&np->stop)) {
+        struct pollfd pfd[2] = {{.fd = np->wake_fd, .events = POLLIN},
+                                {.fd = np->inotify_fd, .events = POLLIN}};
+        int n = poll(pfd, np->inotify_fd >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n <= 0 || atomic_load(&np->stop))
+            continue;
+        bool want = false;
+        if (pfd[0].revents & POLLIN) {
+            uint64_t v;
+            if (read(np->wake_fd, &v, sizeof(v)) == sizeof(v))
+                want = atomic_exchange(&np->reload, false);
+        }
+        if (np->inotify_fd >= 0 && (pfd[1].revents & POLLIN)) {
+            /* a burst of events (write, close, rename) makes one reload */
+            struct timespec ts = {0, 10 * 1000000};
+            nanosleep(&ts, NULL);
+            want |= file_changed(np);
+        }
+        if (want)
+            reload(np);
+    }
+    return NULL;
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -310,7 +353,9 @@ struct np *np_new(const struct mz_config *cfg, char *err, size_t errlen)
 {
     struct np *np = mz_calloc(1, sizeof(*np));
     np->cfg = cfg;
+    pthread_mutex_init(&np->lock, NULL);
     np->inotify_fd = -1;
+    np->wake_fd = -1;
     np->domains_fd = -1;
     warn_if_writable(cfg->netpolicy.file);
     np->cur = np_policy_load(cfg->netpolicy.file, err, errlen);
@@ -353,6 +398,12 @@ struct np *np_new(const struct mz_config *cfg, char *err, size_t errlen)
     close(cg);
     np->enrich = col_enrich_new(cfg);
     watch_file(np);
+    np->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (np->wake_fd < 0 || pthread_create(&np->watch, NULL, watch_main, np)) {
+        snprintf(err, errlen, "netpolicy: cannot start the policy watch: %s", strerror(errno));
+        goto fail;
+    }
+    np->watching = true;
     log_info("netpolicy: %s applied at %s (%zu rules; cidr_mode %s, resolve_mode %s)",
              np->cur->source, np->cgroup_root, np->cur->n_rules, np_mode_name(np->cur->cidr_mode),
              np_mode_name(np->cur->resolve_mode));
@@ -366,16 +417,27 @@ void np_set_domains_map(struct np *np, int fd)
 {
     if (!np || fd < 0)
         return;
+    pthread_mutex_lock(&np->lock);
     if (np->domains_fd >= 0)
         close(np->domains_fd);
     np->domains_fd = fd;
     seed_learned(np, np->cur);
+    pthread_mutex_unlock(&np->lock);
+}
+
+static void wake(struct np *np)
+{
+    uint64_t one = 1;
+    if (np->wake_fd >= 0 && write(np->wake_fd, &one, sizeof(one)) < 0)
+        log_debug("netpolicy: wake: %s", strerror(errno));
 }
 
 void np_request_reload(struct np *np)
 {
-    if (np)
-        atomic_store(&np->reload, true);
+    if (!np)
+        return;
+    atomic_store(&np->reload, true);
+    wake(np);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -461,7 +523,6 @@ int np_tick(struct np *np, np_emit_fn emit, void *ctx)
             return -EAGAIN;
         n++;
     }
-    /* events first, read with the table their rule ids belong to */
     int fd = bpf_map__fd(np->skel->maps.np_events);
     uint64_t boot_to_wall = mz_now_ns() - mz_boottime_ns();
     for (int i = 0; i < NP_SCAN_MAX; i++) {
@@ -473,14 +534,14 @@ int np_tick(struct np *np, np_emit_fn emit, void *ctx)
             bpf_map_delete_elem(fd, &k);
             continue;
         }
-        int r = offer(np, observation(np, &k, &v, boot_to_wall), emit, ctx);
+        pthread_mutex_lock(&np->lock);
+        struct mz_observation *o = observation(np, &k, &v, boot_to_wall);
+        pthread_mutex_unlock(&np->lock);
+        int r = offer(np, o, emit, ctx);
         if (r == -EAGAIN)
             return -EAGAIN;
         n += r == 0;
     }
-    bool want = atomic_exchange(&np->reload, false);
-    if (file_changed(np) || want)
-        reload(np);
     uint64_t now = mz_boottime_ns();
     if (now >= np->next_expire_ns) {
         expire_learned(np);
@@ -489,7 +550,7 @@ int np_tick(struct np *np, np_emit_fn emit, void *ctx)
     return n;
 }
 
-struct cJSON *np_stats_json(const struct np *np)
+struct cJSON *np_stats_json(struct np *np)
 {
     cJSON *j = cJSON_CreateObject();
     struct np_counters sum = {0};
@@ -507,10 +568,12 @@ struct cJSON *np_stats_json(const struct np *np)
         }
         free(per);
     }
+    pthread_mutex_lock(&np->lock);
     cJSON_AddStringToObject(j, "file", np->cur->source);
     cJSON_AddStringToObject(j, "cidr_mode", np_mode_name(np->cur->cidr_mode));
     cJSON_AddStringToObject(j, "resolve_mode", np_mode_name(np->cur->resolve_mode));
     cJSON_AddNumberToObject(j, "rules", (double)np->cur->n_rules);
+    pthread_mutex_unlock(&np->lock);
     cJSON_AddNumberToObject(j, "reloads", (double)atomic_load(&np->reloads));
     cJSON_AddNumberToObject(j, "reload_failures", (double)atomic_load(&np->reload_failures));
     cJSON_AddNumberToObject(j, "observations", (double)atomic_load(&np->observations));
@@ -532,6 +595,13 @@ void np_free(struct np *np)
 {
     if (!np)
         return;
+    if (np->watching) {
+        atomic_store(&np->stop, true);
+        wake(np);
+        pthread_join(np->watch, NULL);
+    }
+    if (np->wake_fd >= 0)
+        close(np->wake_fd);
     for (size_t i = 0; i < MZ_ARRAY_SIZE(np->links); i++)
         bpf_link__destroy(np->links[i]);
     netpolicy__destroy(np->skel);
@@ -543,5 +613,6 @@ void np_free(struct np *np)
         close(np->domains_fd);
     np_policy_free(np->cur);
     np_policy_free(np->prev);
+    pthread_mutex_destroy(&np->lock);
     free(np);
 }

@@ -10,9 +10,10 @@
  * netpolicy.yaml) turn into alerts. Each observation names the rule that
  * matched in flow.rule.
  *
- * Threads: np_tick and np_set_domains_map run on one thread (the
- * collector's: observations go onto q1, whose only producer it is);
- * np_request_reload and np_stats_json may be called from any thread.
+ * Threads: np_tick runs on one thread (the collector's: observations go
+ * onto q1, whose only producer it is); a watch thread of np's own applies
+ * a changed file at once; np_set_domains_map, np_request_reload and
+ * np_stats_json may be called from any thread.
  * Return convention: 0 or a negative errno; constructors return NULL.
  */
 #ifndef MIZAN_NETPOLICY_NP_H
@@ -48,19 +49,19 @@ void np_set_domains_map(struct np *np, int fd);
 
 typedef int (*np_emit_fn)(struct mz_observation *obs, void *ctx);
 
-/* One pass: reloads the policy if its file changed or a reload was asked
- * for (an invalid file is logged with file:line:col and the running
- * policy stays), then reads the kernel's event records and hands each as
- * an observation to emit (which takes it on 0; -EAGAIN: full, the
- * observation is kept and offered again at the next pass first). Returns
- * the observations emitted, or -EAGAIN, or -errno. */
+/* One pass: reads the kernel's event records and hands each as an
+ * observation to emit (which takes it on 0; -EAGAIN: full, the
+ * observation is kept and offered again at the next pass first), and
+ * forgets expired learned addresses. Returns the observations emitted, or
+ * -EAGAIN. (A changed file is applied by np's watch thread: an invalid one
+ * is logged with file:line:col and the running policy stays.) */
 int np_tick(struct np *np, np_emit_fn emit, void *ctx);
 
-/* Asks the next np_tick to reload the file (SIGHUP). */
+/* Reloads the file now, on the watch thread (SIGHUP). */
 void np_request_reload(struct np *np);
 
 /* Counters for `mizan status`: the kernel's, reloads, the active policy. */
-struct cJSON *np_stats_json(const struct np *np);
+struct cJSON *np_stats_json(struct np *np);
 
 /* Detaches every program (bpf_link) and frees. Accepts NULL. */
 void np_free(struct np *np);

@@ -5,7 +5,8 @@
  * otherwise, and removes them (`mizan uninstall`, `run --fresh`).
  *
  * Layout: PIN_DIR/maps/NAME for every map of the object but the read-only
- * ones (.rodata carries the new daemon's tgid, so it is always fresh), and
+ * ones (.rodata carries the new daemon's tgid, so it is always fresh) and
+ * the frozen own-maps table (.data.ids, written anew by each daemon), and
  * PIN_DIR/links/PROG for every attached program. The "pin_meta" map holds
  * the build id (SHA-256 of the BPF object), the SipHash key the records are
  * keyed with and a random instance id (mizan_maps.h, struct mz_pin_meta).
@@ -58,9 +59,13 @@ static const char *pin_name(const struct bpf_map *m, char out[64])
     return out;
 }
 
+/* Not the read-only maps, and not the own-maps table (.data.ids): it is
+ * frozen once written, and a restarted daemon writes its own (the ids of
+ * the maps it made fresh differ). */
 static bool pinnable(const struct bpf_map *m)
 {
-    return !(bpf_map__map_flags(m) & BPF_F_RDONLY_PROG);
+    return !(bpf_map__map_flags(m) & BPF_F_RDONLY_PROG) &&
+           strcmp(bpf_map__name(m), ".data.ids") != 0;
 }
 
 /* Unlinks every entry of dir/sub, then dir/sub itself. Returns how many

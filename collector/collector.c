@@ -2285,6 +2285,10 @@ void col_resume(struct mz_collector *c, uint32_t from_gen)
 
 void col_ack(struct mz_collector *c, uint32_t gen)
 {
+    /* Unpinned maps die with the daemon: nothing is kept for a successor,
+     * so waiting for the printers before deleting would only fill them. */
+    if (!col_pin_enabled(c->pin))
+        return;
     atomic_store(&c->ack_gen, gen);
 }
 

@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "config/cfg_yaml.h"
+
 #include "bpf/netpolicy_abi.h"
 
 struct walk {
@@ -34,19 +36,16 @@ struct walk {
 __attribute__((format(printf, 4, 5))) static int fail(struct walk *w, const yaml_node_t *n,
                                                       const char *path, const char *fmt, ...)
 {
-    char why[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
+    int r = cfg_yaml_fail(w->err, w->errlen, w->file, n, path, fmt, ap);
     va_end(ap);
-    snprintf(w->err, w->errlen, "%s:%zu:%zu: %s%s%s", w->file, n ? n->start_mark.line + 1 : 0,
-             n ? n->start_mark.column + 1 : 0, path, *path ? ": " : "", why);
-    return -EINVAL;
+    return r;
 }
 
 static const char *scalar(const yaml_node_t *n)
 {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+    return cfg_yaml_scalar(n);
 }
 
 static const char *const mode_names[] = {"bypass", "alert", "enforce", "both"};

@@ -26,6 +26,7 @@
 #include "helpers/regs.h"
 #include "helpers/path.h"
 #include "helpers/task.h"
+#include "helpers/interest.h"
 #include "helpers/records.h"
 
 #include "programs/lifecycle.h"

@@ -291,14 +291,60 @@ struct mz_counters {
     __u64 lost_full[MZ_MAP_COUNT];
     __u64 lost_read[MZ_MAP_COUNT];
     __u64 updated[MZ_MAP_COUNT];
+    /* records not made because their map (and the ring's free half) was
+     * full and no loaded recipe could alert on them (bpf/helpers/interest.h):
+     * summed per task in "aggregates", never a loss */
+    __u64 aggregated[MZ_MAP_COUNT];
     __u64 truncated;
     __u64 read_errors;
     __u64 hits; /* updates of an existing record */
     __u64 pad0;
 };
 _Static_assert(sizeof(struct mz_counters) ==
-                   8 * (MZ_MAP_COUNT * MZ_GEN_SLOTS + 4 * MZ_MAP_COUNT + 4),
+                   8 * (MZ_MAP_COUNT * MZ_GEN_SLOTS + 5 * MZ_MAP_COUNT + 4),
                "mz_counters layout");
+
+/* The interest set (map "interest", an LPM trie; collector/col_interest.c
+ * fills it from detect/det_interest.c): what a loaded recipe could alert on.
+ * A key is a tag byte, then the bytes tested: a whole path or basename is
+ * followed by its NUL, so that an entry ending in NUL matches only whole,
+ * one without (a directory with its '/', a byte prefix, the tag alone for
+ * "every path") matches every key it starts. Longer keys are cut at
+ * MZ_INTEREST_DATA bytes, and so are entries (a superset). The value is the
+ * union of the file actions (enum mz_file_action bits) of the entry and of
+ * every shorter entry it starts with, so that the longest match answers for
+ * all of them. */
+#define MZ_INTEREST_DATA     256 /* the LPM trie's largest key */
+#define MZ_INTEREST_TAG_PATH 'F' /* the record's file path */
+#define MZ_INTEREST_TAG_BASE 'B' /* its basename */
+#define MZ_INTEREST_TAG_EXE  'X' /* the acting process's exe path */
+#define MZ_INTEREST_TAG_EXEB 'Y' /* its basename */
+struct mz_interest_key {
+    __u32 prefixlen; /* bits */
+    __u8 data[MZ_INTEREST_DATA];
+};
+_Static_assert(sizeof(struct mz_interest_key) == 4 + MZ_INTEREST_DATA, "mz_interest_key layout");
+
+/* The one record of map "interest_cfg". loaded 0 (no set yet: the daemon is
+ * starting, or runs without recipes): every record is interesting. exe:
+ * the set has entries on the acting process's exe. */
+struct mz_interest_cfg {
+    __u32 loaded;
+    __u32 exe;
+    __u64 generation; /* the engine's, for the collector's sync */
+};
+_Static_assert(sizeof(struct mz_interest_cfg) == 16, "mz_interest_cfg layout");
+
+/* Per task, the records aggregated instead of made (map "aggregates", key:
+ * task key): how many, which actions, when. */
+struct mz_aggr_val {
+    __u64 count;
+    __u64 first_ns;
+    __u64 last_ns;
+    __u32 actions;
+    __u32 tgid;
+};
+_Static_assert(sizeof(struct mz_aggr_val) == 32, "mz_aggr_val layout");
 
 /* A record handed to the overflow ring (map "overflow"): this header, then
  * val_size bytes of the value its map would have held. The key is the

@@ -21,7 +21,7 @@ endif()
 function(mizan_bpf_object name src)
   set(_out ${CMAKE_BINARY_DIR}/bpf)
   file(MAKE_DIRECTORY ${_out})
-  file(GLOB_RECURSE _bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.h)
+  file(GLOB_RECURSE _bpf_headers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bpf/*.h)
   add_custom_command(
     OUTPUT ${_out}/${name}.bpf.o
     COMMAND ${CLANG_BPF} -g -O2 -target bpf -D__TARGET_ARCH_${MIZAN_BPF_ARCH}

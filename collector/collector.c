@@ -62,6 +62,7 @@
 #include "bpf/definitions/syscall_list.h"
 #include "bpf/mizan_maps.h"
 #include "collector/col_enrich.h"
+#include "collector/col_interest.h"
 #include "collector/col_pin.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -405,7 +406,7 @@ struct col_map {
     uint64_t seen_slot[MZ_GEN_SLOTS];
     uint64_t seen, unaccounted, entries;
     /* the kernel's counts (sums over CPUs, as of the last read) */
-    uint64_t in_map, overflowed, lost_full, lost_read, updated;
+    uint64_t in_map, overflowed, lost_full, lost_read, updated, aggregated;
     /* the collector's */
     uint64_t deleted;   /* records taken out of the map (delivered first) */
     uint64_t from_ring; /* records of this map drained from the ring and delivered */
@@ -431,8 +432,17 @@ struct pending {
 struct map_stats {
     char name[16];
     uint64_t created, updated, delivered, lost_full, lost_read, lost_join;
-    uint64_t overflowed, unaccounted, deleted, entries, max_entries;
+    uint64_t overflowed, unaccounted, deleted, entries, max_entries, aggregated;
     int kind;
+};
+
+/* The tasks with the most records aggregated (bpf/helpers/interest.h), for
+ * `mizan status`: a few, by count since the daemon started. */
+#define AGGR_TOP 8
+struct aggr_task {
+    uint64_t task_key, count, last_ns;
+    uint32_t pid, actions;
+    char comm[16];
 };
 
 struct col_snapshot {
@@ -440,6 +450,9 @@ struct col_snapshot {
     uint64_t truncated, read_errors, miss_task, miss_file, miss_args;
     struct map_stats maps[MZ_MAP_COUNT];
     size_t n_maps;
+    uint64_t aggregated;
+    struct aggr_task aggr[AGGR_TOP];
+    uint64_t interest_gen;
     struct col_enrich_stats enrich;
 };
 
@@ -475,6 +488,9 @@ struct mz_collector {
     uint32_t ring_budget;                /* records the current drain may still take */
     struct keyset ref_tasks, ref_files, ref_args;
     struct col_enrich *enrich;
+    struct col_interest *interest; /* the kernel's interest set and aggregates */
+    struct aggr_task aggr[AGGR_TOP];
+    uint64_t aggr_logged, aggr_logged_ns;
 
     void *keys, *vals;       /* batch buffers */
     void *gc_keys, *gc_vals; /* sweep buffers (GC_BATCH of the largest value) */
@@ -916,9 +932,6 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     attach_dns(c);
-    /* Interest hook: collector/col_interest.c (not landed yet) loads the
-     * engine's interest set (det_engine_interest) into the kernel here, and
-     * again at each scan whose generation of it changed. */
     /* the syscall links are pinned as sys_exit_NAME, the DNS parser's by
      * its program's name */
     struct bpf_link *extra[COL_SYSCALLS + 1];
@@ -948,6 +961,9 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     str_cache_init(&c->paths, files / 4 < 1024 ? 1024 : files / 4);
     str_cache_init(&c->argv, args / 4 < 1024 ? 1024 : args / 4);
     c->enrich = col_enrich_new(cfg);
+    c->interest = col_interest_new(bpf_map__fd(c->skel->maps.interest),
+                                   bpf_map__fd(c->skel->maps.interest_cfg),
+                                   bpf_map__fd(c->skel->maps.aggregates));
     c->keys = mz_calloc(BATCH, 16);
     c->vals = mz_calloc(BATCH, VAL_MAX);
     c->gc_keys = mz_calloc(GC_BATCH, sizeof(struct mz_ip_key));
@@ -996,6 +1012,7 @@ void col_free(struct mz_collector *c)
     str_cache_free(&c->paths);
     str_cache_free(&c->argv);
     col_enrich_free(c->enrich);
+    col_interest_free(c->interest);
     free(c->keys);
     free(c->vals);
     free(c->ctr);
@@ -1899,6 +1916,7 @@ static int read_counters(struct mz_collector *c, struct mz_counters *sum)
             sum->lost_full[m] += p->lost_full[m];
             sum->lost_read[m] += p->lost_read[m];
             sum->updated[m] += p->updated[m];
+            sum->aggregated[m] += p->aggregated[m];
         }
         sum->truncated += p->truncated;
         sum->read_errors += p->read_errors;
@@ -1920,6 +1938,7 @@ static void take_counts(struct mz_collector *c, const struct mz_counters *sum)
         m->lost_full = sum->lost_full[i];
         m->lost_read = sum->lost_read[i];
         m->updated = sum->updated[i];
+        m->aggregated = sum->aggregated[i];
     }
     c->truncated = sum->truncated;
     c->read_errors = sum->read_errors;
@@ -2059,9 +2078,13 @@ static void publish(struct mz_collector *c)
         ms->deleted = m->deleted;
         ms->entries = map_fill(m);
         ms->max_entries = m->max_entries;
+        ms->aggregated = m->aggregated;
+        s.aggregated += m->aggregated;
         s.unaccounted += m->unaccounted;
         s.lost += map_lost(m);
     }
+    memcpy(s.aggr, c->aggr, sizeof(s.aggr));
+    s.interest_gen = col_interest_generation(c->interest);
     col_enrich_stats(c->enrich, &s.enrich);
     pthread_mutex_lock(&c->snap_lock);
     c->snap = s;
@@ -2086,6 +2109,57 @@ bool col_due(struct mz_collector *c)
 void col_note_early(struct mz_collector *c)
 {
     c->early_scans++;
+}
+
+/* One task's aggregate (col_interest_drain) into the top list. */
+static void aggr_take(uint64_t task_key, const struct mz_aggr_val *v, void *arg)
+{
+    struct mz_collector *c = arg;
+    struct aggr_task *slot = NULL;
+    for (int i = 0; i < AGGR_TOP && !slot; i++)
+        if (c->aggr[i].count && c->aggr[i].task_key == task_key)
+            slot = &c->aggr[i];
+    if (!slot) {
+        /* a new task takes the smallest slot when it has more */
+        struct aggr_task *min = &c->aggr[0];
+        for (int i = 1; i < AGGR_TOP; i++)
+            if (c->aggr[i].count < min->count)
+                min = &c->aggr[i];
+        if (min->count >= v->count)
+            return;
+        memset(min, 0, sizeof(*min));
+        min->task_key = task_key;
+        min->pid = v->tgid;
+        const struct mz_task_val *t = task_get(c, task_key);
+        if (t)
+            memcpy(min->comm, t->comm,
+                   sizeof(min->comm) - 1); /* NUL-padded, the last byte stays 0 */
+        slot = min;
+    }
+    slot->count += v->count;
+    slot->actions |= v->actions;
+    slot->last_ns = v->last_ns;
+    uint64_t now = mz_monotonic_ns();
+    if (now - c->aggr_logged_ns >= LOSS_LOG_NS) {
+        log_info("collector: under pressure: %llu file records of pid %u (%s) aggregated, %llu so "
+                 "far in all (no loaded recipe could alert on them; mizan status: "
+                 "aggregated_tasks)",
+                 (unsigned long long)v->count, v->tgid, slot->comm[0] ? slot->comm : "?",
+                 (unsigned long long)c->maps[MZ_MAP_LINKS].aggregated);
+        c->aggr_logged_ns = now;
+    }
+}
+
+int col_set_interest(struct mz_collector *c, const struct det_interest *ii, uint64_t generation)
+{
+    if (!c || !c->interest)
+        return -EINVAL;
+    return col_interest_load(c->interest, ii, generation);
+}
+
+uint64_t col_interest_gen(const struct mz_collector *c)
+{
+    return c ? col_interest_generation(c->interest) : 0;
 }
 
 int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
@@ -2131,6 +2205,7 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
             return err;
     }
     sweep(c);
+    (void)col_interest_drain(c->interest, aggr_take, c);
     c->resume = false;
     int err = read_counters(c, &sum);
     if (err < 0) {
@@ -2203,6 +2278,7 @@ int col_map_counts(const struct mz_collector *c, const char *name, struct col_ma
         out->lost_join = m->lost_join;
         out->overflowed = m->overflowed;
         out->entries = map_fill(m);
+        out->aggregated = m->aggregated;
         return 0;
     }
     return -ENOENT;
@@ -2240,6 +2316,26 @@ cJSON *col_stats_json(const struct mz_collector *c)
         cJSON_AddNumberToObject(jm, "file", (double)s.miss_file);
         cJSON_AddNumberToObject(jm, "args", (double)s.miss_args);
     }
+    /* records no loaded recipe could alert on, aggregated per task under
+     * pressure instead of made (bpf/helpers/interest.h) */
+    cJSON_AddNumberToObject(o, "aggregated", (double)s.aggregated);
+    cJSON_AddNumberToObject(o, "interest_generation", (double)s.interest_gen);
+    cJSON *at = cJSON_AddArrayToObject(o, "aggregated_tasks");
+    for (size_t i = 0; at && i < AGGR_TOP && s.aggr[i].count; i++) {
+        cJSON *t = cJSON_CreateObject();
+        if (!t)
+            break;
+        cJSON_AddNumberToObject(t, "pid", s.aggr[i].pid);
+        cJSON_AddStringToObject(t, "comm", s.aggr[i].comm);
+        cJSON_AddNumberToObject(t, "count", (double)s.aggr[i].count);
+        cJSON *acts = cJSON_AddArrayToObject(t, "actions");
+        for (uint32_t b = 0; acts && b < MZ_FA_COUNT; b++) {
+            const char *an = (s.aggr[i].actions >> b) & 1 ? mz_file_action_name(1u << b) : NULL;
+            if (an)
+                cJSON_AddItemToArray(acts, cJSON_CreateString(an));
+        }
+        cJSON_AddItemToArray(at, t);
+    }
     cJSON *maps = cJSON_AddObjectToObject(o, "maps");
     for (size_t i = 0; maps && i < s.n_maps; i++) {
         const struct map_stats *m = &s.maps[i];
@@ -2258,6 +2354,8 @@ cJSON *col_stats_json(const struct mz_collector *c)
         }
         /* taken by the overflow ring when the map was full */
         cJSON_AddNumberToObject(j, "overflowed", (double)m->overflowed);
+        /* not made: map full, no loaded recipe could alert on them (not a loss) */
+        cJSON_AddNumberToObject(j, "aggregated", (double)m->aggregated);
         cJSON_AddNumberToObject(j, "deleted", (double)m->deleted);
         cJSON_AddNumberToObject(j, "entries", (double)m->entries);
         cJSON_AddNumberToObject(j, "max_entries", (double)m->max_entries);

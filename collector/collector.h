@@ -73,11 +73,21 @@ struct col_map_counts {
     uint64_t lost_full, lost_read, lost_join;
     uint64_t overflowed; /* went through the overflow ring */
     uint64_t entries;    /* in the map now */
+    uint64_t aggregated; /* not made: map full, uninteresting (not a loss) */
 };
 
 /* Fills out for the map called name ("links", "files", ...). Returns 0, or
  * -ENOENT when there is no such map. */
 int col_map_counts(const struct mz_collector *c, const char *name, struct col_map_counts *out);
+
+/* The interest set (bpf/helpers/interest.h, collector/col_interest.h):
+ * makes ii, detect's set of generation generation, the kernel's (NULL: none,
+ * every record is interesting). Until a set is loaded every record is
+ * interesting. col_interest_gen: the generation loaded (0: none). Called from
+ * the collector's thread. Returns 0 or -errno (the kernel keeps its set). */
+struct det_interest;
+int col_set_interest(struct mz_collector *c, const struct det_interest *ii, uint64_t generation);
+uint64_t col_interest_gen(const struct mz_collector *c);
 
 /* Records lost, over every map and reason. */
 uint64_t col_lost(const struct mz_collector *c);

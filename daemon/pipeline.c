@@ -280,3 +280,8 @@ void mz_pipeline_free(struct mz_pipeline *p)
     det_engine_free(p->det);
     free(p);
 }
+
+struct det_engine *mz_pipeline_engine(struct mz_pipeline *p)
+{
+    return p ? p->det : NULL;
+}

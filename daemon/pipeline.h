@@ -54,4 +54,9 @@ void mz_pipeline_drain(struct mz_pipeline *p);
 struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p);
 void mz_pipeline_free(struct mz_pipeline *p);
 
+/* The detect engine (NULL when the pipeline has none): for its interest
+ * set (det_engine_interest), any thread. */
+struct det_engine;
+struct det_engine *mz_pipeline_engine(struct mz_pipeline *p);
+
 #endif

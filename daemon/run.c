@@ -35,6 +35,7 @@
 
 #include "collector/col_pin.h"
 #include "collector/collector.h"
+#include "detect/det_interest.h"
 #include "core/log.h"
 #include "daemon/cursor.h"
 #include "daemon/daemon.h"
@@ -84,8 +85,20 @@ static int emit_observation(struct mz_observation *obs, void *ctx)
 
 /* One scan, with the cursor told where the logs were when it began and
  * when everything it read has been handed over. */
+/* The kernel's interest set follows the engine's (built at start, rebuilt on
+ * each recipe reload): loaded before the scan whenever its generation moved. */
+static void sync_interest(struct runner *r)
+{
+    uint64_t gen = 0;
+    struct det_interest *ii = det_engine_interest(mz_pipeline_engine(r->pipe), &gen);
+    if (ii && gen != col_interest_gen(r->col))
+        (void)col_set_interest(r->col, ii, gen);
+    det_interest_unref(ii);
+}
+
 static int scan_once(struct runner *r)
 {
+    sync_interest(r);
     mz_cursor_scan_start(r->cur, col_gen(r->col) + 1);
     int n = col_scan(r->col, emit_observation, r);
     if (n >= 0)

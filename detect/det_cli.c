@@ -6,7 +6,9 @@
  * diagnostic as file:line:col: field: why; it exits 0 when all is clean, 1
  * when there are only warnings, 2 on any error. `check --builtin` checks the
  * embedded library. list prints the recipes the daemon would load with the
- * given config: id, importance, mechanism, enabled, origin.
+ * given config: id, importance, mechanism, enabled, origin. interest prints
+ * what the kernel keeps in protected room (det_interest.h): per recipe how it
+ * reduced, and the entries.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,12 +22,14 @@
 #include "core/embedded.h"
 #include "core/util.h"
 #include "detect/det_int.h"
+#include "detect/det_interest.h"
 #include "detect/detect.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mizan recipes check [--builtin] [FILE|DIR...]\n"
-               "       mizan recipes list [--json]\n");
+               "       mizan recipes list [--json]\n"
+               "       mizan recipes interest\n");
 }
 
 static int load_path(const char *path, const struct det_load_opts *o, struct det_recipe ***rs,
@@ -161,6 +165,31 @@ static int cmd_list(int argc, char **argv, const struct mz_config *cfg)
     return 0;
 }
 
+static int cmd_interest(const struct mz_config *cfg)
+{
+    char err[1024];
+    struct mz_config c = *cfg;
+    c.detect.reload = false;
+    struct det_engine *e = det_engine_new(&c, err, sizeof(err));
+    if (!e) {
+        fprintf(stderr, "mizan: %s\n", err);
+        return 2;
+    }
+    struct det_interest *ii = det_engine_interest(e, NULL);
+    cJSON *j = ii ? det_interest_json(ii) : NULL;
+    char *txt = j ? cJSON_Print(j) : NULL;
+    int rc = txt ? 0 : 2;
+    if (txt)
+        printf("%s\n", txt);
+    else
+        fprintf(stderr, "mizan: out of memory\n");
+    free(txt);
+    cJSON_Delete(j);
+    det_interest_unref(ii);
+    det_engine_free(e);
+    return rc;
+}
+
 int det_cli_recipes(int argc_in, char **argv_in, const struct mz_config *cfg)
 {
     /* the config options were read by the caller: drop them here */
@@ -185,6 +214,8 @@ int det_cli_recipes(int argc_in, char **argv_in, const struct mz_config *cfg)
         return cmd_check(argc - 1, argv + 1, cfg);
     if (strcmp(argv[1], "list") == 0)
         return cmd_list(argc - 1, argv + 1, cfg);
+    if (strcmp(argv[1], "interest") == 0)
+        return cmd_interest(cfg);
     usage(stderr);
     return 2;
 }

@@ -114,16 +114,30 @@ static __always_inline int overflow_out(__u32 m, const void *key, __u32 klen, co
 /* Inserts a new record into map m (mapp). Returns 0 when inserted (the
  * caller counts it with CREATED or count_created), -17 (EEXIST) when
  * another CPU made it first, 1 when the map was full and the record went to
- * the overflow ring, -1 when that failed too (counted lost). */
-static __always_inline int store_new(__u32 m, void *mapp, const void *key, __u32 klen,
-                                     const void *val, __u32 vlen)
+ * the overflow ring, -1 when that failed too (counted lost), 2 when the map
+ * was full and admit 0 (no recipe could alert on the record, and the ring's
+ * free half is gone: see helpers/interest.h): not made, counted in
+ * aggregated[m], the caller sums it per task (mz_aggregate). */
+static __always_inline int store_new_admit(__u32 m, void *mapp, const void *key, __u32 klen,
+                                           const void *val, __u32 vlen, int admit)
 {
     long err = bpf_map_update_elem(mapp, key, val, BPF_NOEXIST);
     if (err == 0)
         return 0;
     if (err == -17 /* EEXIST */)
         return -17;
+    if (!admit) {
+        COUNT_MAP(aggregated, m);
+        return 2;
+    }
     return overflow_out(m, key, klen, val, vlen);
+}
+
+/* store_new_admit for a record that may always go to the ring. */
+static __always_inline int store_new(__u32 m, void *mapp, const void *key, __u32 klen,
+                                     const void *val, __u32 vlen)
+{
+    return store_new_admit(m, mapp, key, klen, val, vlen, 1);
 }
 
 #endif

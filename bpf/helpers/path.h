@@ -190,8 +190,10 @@ static __always_inline __u64 file_key_of(struct mz_file_val *f)
  * just made, so the collector keeps it (see mz_file_val). Returns 0 (in the
  * map), 1 (handed to the overflow ring: the record referring to it must go
  * there too, so that the collector has the path when it delivers it), -1
- * (lost, counted). */
-static __always_inline int file_store(__u64 key, struct mz_file_val *f)
+ * (lost, counted), 2 (the map was full and admit 0: not kept, counted
+ * aggregated; the record referring to it is aggregated too, see
+ * helpers/interest.h). */
+static __always_inline int file_store_admit(__u64 key, struct mz_file_val *f, int admit)
 {
     __u32 g = gen_now();
     if (f->len < MZ_BPF_PATH_SMALL) {
@@ -203,7 +205,8 @@ static __always_inline int file_store(__u64 key, struct mz_file_val *f)
         }
         f->gen = g;
         f->pad0 = 0;
-        int r = store_new(MZ_MAP_FILES, &files, &key, sizeof(key), f, sizeof(struct mz_file_small));
+        int r = store_new_admit(MZ_MAP_FILES, &files, &key, sizeof(key), f,
+                                sizeof(struct mz_file_small), admit);
         if (r == 0)
             count_created(MZ_MAP_FILES, g);
         return r == -17 ? 0 : r;
@@ -216,10 +219,18 @@ static __always_inline int file_store(__u64 key, struct mz_file_val *f)
     }
     f->gen = g;
     f->pad0 = 0;
-    int r = store_new(MZ_MAP_FILES_LONG, &files_long, &key, sizeof(key), f, sizeof(*f));
+    int r =
+        store_new_admit(MZ_MAP_FILES_LONG, &files_long, &key, sizeof(key), f, sizeof(*f), admit);
     if (r == 0)
         count_created(MZ_MAP_FILES_LONG, g);
     return r == -17 ? 0 : r;
+}
+
+/* file_store_admit of a path that may always go to the ring (an exe, a cwd:
+ * every record of the task needs them). */
+static __always_inline int file_store(__u64 key, struct mz_file_val *f)
+{
+    return file_store_admit(key, f, 1);
 }
 
 #endif

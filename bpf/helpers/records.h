@@ -49,10 +49,11 @@
  * another CPU created it meanwhile, counts this action there instead. The
  * caller has stored its file records and made sure of its task; ring: one
  * of those file records went to the overflow ring, so the link goes there
- * too, behind it. */
+ * too, behind it. admit (mz_admit): 0 when, the map being full, the link
+ * is aggregated rather than handed to the ring. */
 static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k, __u32 actions,
                                        __u64 key2, __u64 file_key, __u32 epoch, __u32 gen,
-                                       bool ring, __u64 ino, __u32 dev)
+                                       bool ring, __u64 ino, __u32 dev, int admit)
 {
     __u64 now = bpf_ktime_get_boot_ns();
     __u64 jnow = bpf_jiffies64();
@@ -76,20 +77,25 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
         overflow_out(MZ_MAP_LINKS, k, sizeof(*k), v, sizeof(*v));
         return 0;
     }
-    /* Interest hook (issue 9, "interesting records are protected"): when
-     * bpf/helpers/interest.h lands, a link whose path matches the interest
-     * set (detect/det_interest.c, loaded by collector/col_interest.c) goes
-     * to a map of its own here, which other records cannot fill, and one
-     * that matches nothing may be aggregated instead of overflowing. */
-    int r = store_new(MZ_MAP_LINKS, &links, k, sizeof(*k), v, sizeof(*v));
+    int r = store_new_admit(MZ_MAP_LINKS, &links, k, sizeof(*k), v, sizeof(*v), admit);
     if (r == 0) {
         CREATED(MZ_MAP_LINKS, &links, k, struct mz_link_val, gen);
+    } else if (r == 2) {
+        mz_aggregate(k->task_key, actions);
     } else if (r == -17) {
         struct mz_link_val *l = bpf_map_lookup_elem(&links, k);
         if (l)
             REC_UPDATE(MZ_MAP_LINKS, l, actions, REC_LAST_BOTH);
     }
     return 0;
+}
+
+/* A link not made because its path was aggregated (file_store_admit
+ * returned 2): aggregated too. */
+static __always_inline int link_aggregate(__u64 task_key, __u32 actions)
+{
+    COUNT_MAP(aggregated, MZ_MAP_LINKS);
+    return mz_aggregate(task_key, actions);
 }
 
 /* Charges actions on s->file (and s->file2 when two) to the current task,
@@ -121,12 +127,14 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
     }
 
     /* Cold path: the file, the second path, the task, then the link. */
-    bool ring = file_store(k.obj_key, f) == 1;
-    if (two && file_store(key2, &s->file2) == 1)
-        ring = true;
+    int admit = mz_admit(s, actions, two);
+    int fr = file_store_admit(k.obj_key, f, admit);
+    int fr2 = two ? file_store_admit(key2, &s->file2, admit) : 0;
     mz_task_ensure(k.task_key, s);
-
-    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen, ring, ino, dev);
+    if (fr == 2 || fr2 == 2)
+        return link_aggregate(k.task_key, actions);
+    return link_insert(s, &k, actions, key2, k.obj_key, 0, gen, fr == 1 || fr2 == 1, ino, dev,
+                       admit);
 }
 
 /* A privilege or tamper event charged to the current task; with detail, the

@@ -132,6 +132,30 @@ struct {
     __uint(max_entries, 1 << 20);
 } overflow SEC(".maps");
 
+/* The interest set (mizan_maps.h, struct mz_interest_key) and its state;
+ * records aggregated per task (helpers/interest.h). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, 8192);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct mz_interest_key);
+    __type(value, __u32);
+} interest SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct mz_interest_cfg);
+} interest_cfg SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, struct mz_aggr_val);
+} aggregates SEC(".maps");
+
 /* Where an overflow record is put together (process context only). */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -181,6 +205,8 @@ struct scratch {
      * from being explored once per possible position. */
     __u32 pos;
     __u32 args_ring; /* mz_args_store: the args record went to the overflow ring */
+    /* The interest test's key (helpers/interest.h). */
+    struct mz_interest_key ikey;
 };
 
 /* Slot 0: process context; slot 1: programs that may run in softirq. */

@@ -129,9 +129,12 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
 
     __u64 ino = s->file_ino;
     __u32 dev = s->file_dev;
-    bool ring = file_store(pkey, &s->file) == 1;
+    int admit = mz_admit(s, actions, 0);
+    int fr = file_store_admit(pkey, &s->file, admit);
     mz_task_ensure(task_key, s);
-    return link_insert(s, &k, actions, 0, pkey, epoch, gen, ring, ino, dev);
+    if (fr == 2)
+        return link_aggregate(task_key, actions);
+    return link_insert(s, &k, actions, 0, pkey, epoch, gen, fr == 1, ino, dev, admit);
 }
 
 /* Every successful open: the in-place update of the (task, identity) link

@@ -35,6 +35,8 @@
  *                                  of PROG; connect, N TCP connect attempts
  *                                  on 127.0.0.1 (ports 1..60000, each a new
  *                                  socket: refused unless something listens)
+ *   col_work floodthen N DIR PATH  N distinct files created in DIR as in
+ *                                  flood open, then opens PATH
  *   col_work mountmove DIR         in a new mount namespace: a tmpfs on
  *                                  DIR/m, creates DIR/m/f and opens it once
  *                                  more, moves the mount to DIR/n, opens
@@ -478,6 +480,15 @@ static int flood_open(long n, const char *dir)
     return 0;
 }
 
+/* N distinct files created in DIR, then PATH opened: the record that matters
+ * comes after the flood (the interest test, tests/live/test_collector.c). */
+static int flood_then(long n, const char *dir, const char *path)
+{
+    if (flood_open(n, dir))
+        return 1;
+    return do_open(path);
+}
+
 static int flood_connect(long n)
 {
     for (long i = 0; i < n; i++) {
@@ -518,6 +529,8 @@ int main(int argc, char **argv)
         return do_open(argv[2]);
     if (argc >= 5 && strcmp(argv[1], "loop") == 0)
         return do_loop(argv[2], num(argv[3]), num(argv[4]));
+    if (argc >= 5 && strcmp(argv[1], "floodthen") == 0)
+        return flood_then(num(argv[2]), argv[3], argv[4]);
     if (argc >= 4 && strcmp(argv[1], "execloop") == 0)
         return do_execloop(num(argv[2]), argv[3]);
     if (argc >= 3 && strcmp(argv[1], "files") == 0)

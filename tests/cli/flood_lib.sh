@@ -80,8 +80,8 @@ print("%s: %.1f s, %d scans (%d early), %d emitted" % (label, secs, c["scans"], 
 for name in ("tasks", "execs", "links", "flows", "files", "args", "args_long"):
     m = c["maps"][name]
     l = m["lost"]
-    print("  %-10s created %8d delivered %8d overflowed %7d lost full %d read %d join %d  max fill now %.2f" %
-          (name, m["created"], m["delivered"], m["overflowed"], l["full"], l["read_error"], l["join_miss"], m["fill"]))
+    print("  %-10s created %8d delivered %8d overflowed %7d aggregated %7d lost full %d read %d join %d  fill now %.2f" %
+          (name, m["created"], m["delivered"], m["overflowed"], m.get("aggregated", 0), l["full"], l["read_error"], l["join_miss"], m["fill"]))
 if c["lost"] != 0:
     sys.exit("%s: %d records lost" % (label, c["lost"]))
 PY

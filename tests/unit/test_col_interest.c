@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_col_interest.c - the keys the collector loads into the kernel's
+ * interest trie (collector/col_interest.c), checked through an emulation
+ * of what the kernel does with them (bpf/helpers/interest.h: the longest
+ * key that starts the tagged path, then the basename's): every positive
+ * fixture of a built-in file recipe passes them (the kernel's set is never
+ * narrower than the recipes), a flood under /dev/shm does not, the union of
+ * actions along a prefix chain, and paths and entries longer than the trie's
+ * key are cut into a superset.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "bpf/mizan_abi.h"
+#include "bpf/mizan_maps.h"
+#include "collector/col_interest.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "detect/det_int.h"
+#include "detect/det_interest.h"
+#include "detect/detect.h"
+
+struct keys {
+    struct col_interest_key *k;
+    size_t n;
+};
+
+static void keys_of(const struct det_interest *ii, struct keys *out)
+{
+    out->n = col_interest_keys(ii, NULL, 0);
+    out->k = calloc(out->n ? out->n : 1, sizeof(*out->k));
+    assert_int_equal(col_interest_keys(ii, out->k, out->n), out->n);
+}
+
+/* The trie's answer for tag + s (its NUL included, cut at the key size):
+ * the actions of the longest key that starts it, 0 when none. */
+static uint32_t lookup(const struct keys *ks, uint8_t tag, const char *s)
+{
+    uint8_t q[MZ_INTEREST_DATA];
+    size_t n = strlen(s) + 1;
+    if (n > MZ_INTEREST_DATA - 1)
+        n = MZ_INTEREST_DATA - 1;
+    q[0] = tag;
+    memcpy(q + 1, s, n);
+    size_t qlen = n + 1, best = 0;
+    uint32_t acts = 0;
+    for (size_t i = 0; i < ks->n; i++) {
+        const struct col_interest_key *k = &ks->k[i];
+        if (k->len <= qlen && k->len > best && memcmp(k->data, q, k->len) == 0) {
+            best = k->len;
+            acts = k->actions;
+        }
+    }
+    return acts;
+}
+
+/* What mz_admit decides for a file record when the ring is past half. */
+static bool kernel_interesting(const struct keys *ks, const char *path, uint32_t actions)
+{
+    if (lookup(ks, MZ_INTEREST_TAG_PATH, path) & actions)
+        return true;
+    const char *b = strrchr(path, '/');
+    return (lookup(ks, MZ_INTEREST_TAG_BASE, b ? b + 1 : path) & actions) != 0;
+}
+
+static struct det_engine *builtin_engine(void)
+{
+    struct mz_config cfg;
+    char err[512];
+    mz_log_set_level(MZ_LOG_ERROR);
+    mz_config_defaults(&cfg);
+    cfg.detect.reload = false;
+    struct det_engine *e = det_engine_new(&cfg, err, sizeof(err));
+    if (!e)
+        print_message("%s\n", err);
+    mz_config_free(&cfg);
+    return e;
+}
+
+static void test_builtin_keys(void **state)
+{
+    (void)state;
+    struct det_engine *e = builtin_engine();
+    assert_non_null(e);
+    struct det_interest *ii = det_engine_interest(e, NULL);
+    struct keys ks;
+    keys_of(ii, &ks);
+    assert_true(ks.n > 100);
+    assert_true(kernel_interesting(&ks, "/etc/shadow", MZ_FA_OPEN | MZ_FA_READ));
+    /* the open flood of tests/cli/test_live_flood_open.sh */
+    assert_false(kernel_interesting(&ks, "/dev/shm/mizan-flood.Ab12/d003/f0042",
+                                    MZ_FA_OPEN | MZ_FA_READ | MZ_FA_CREATE));
+    assert_false(kernel_interesting(&ks, "/tmp/mizan-col-x/loss/f0001", MZ_FA_OPEN | MZ_FA_READ));
+    /* a library mapped executable from /tmp is */
+    assert_true(kernel_interesting(&ks, "/tmp/x/evil.so", MZ_FA_MMAP));
+    /* a basename entry (a miner's config) anywhere */
+    assert_true(kernel_interesting(&ks, "/srv/a/b/pools.txt", MZ_FA_CREATE));
+    /* "every path" recipes (exec, unlink): the longest key under /etc/cron.d
+     * answers for them too */
+    assert_true(kernel_interesting(&ks, "/etc/cron.d/job", MZ_FA_EXECVE));
+    assert_true(kernel_interesting(&ks, "/dev/shm/x", MZ_FA_UNLINK));
+    /* the same answer as the reference matcher on these */
+    assert_true(det_interest_match(ii, "/etc/shadow", MZ_FA_OPEN | MZ_FA_READ, NULL));
+    free(ks.k);
+    det_interest_unref(ii);
+    det_engine_free(e);
+}
+
+/* Every positive fixture observation of a built-in file or exec recipe
+ * passes the kernel's keys. */
+static void test_superset_of_fixtures(void **state)
+{
+    (void)state;
+    const char *src = getenv("MIZAN_SOURCE_DIR");
+    if (!src)
+        src = ".";
+    struct det_engine *e = builtin_engine();
+    assert_non_null(e);
+    struct det_interest *ii = det_engine_interest(e, NULL);
+    struct keys ks;
+    keys_of(ii, &ks);
+    struct det_set *set = det_engine_set(e);
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "cat %s/tests/fixtures/recipes/*.pos.jsonl", src);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    int checked = 0;
+    struct det_recipe *hits[4096];
+    while (getline(&line, &cap, f) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        if (!j)
+            continue;
+        struct mz_observation o;
+        char err[256];
+        if (mz_observation_from_json(j, &o, err, sizeof(err)) == 0 && o.kind == MZ_OBS_FILE &&
+            o.file.path && det_set_match(set, &o, true, false, hits, 4096) > 0) {
+            if (!kernel_interesting(&ks, o.file.path, o.file.actions) &&
+                !(o.file.path2 && kernel_interesting(&ks, o.file.path2, o.file.actions)))
+                fail_msg("%s (actions %#x) matches %s but the kernel's keys miss it", o.file.path,
+                         o.file.actions, hits[0]->id);
+            checked++;
+        }
+        if (mz_observation_from_json(j, &o, err, sizeof(err)) == 0)
+            mz_observation_clear(&o);
+        cJSON_Delete(j);
+    }
+    free(line);
+    pclose(f);
+    print_message("%d fixture observations checked\n", checked);
+    assert_true(checked > 50);
+    free(ks.k);
+    det_interest_unref(ii);
+    det_engine_free(e);
+}
+
+static struct det_interest *build_yaml(const char *yaml)
+{
+    struct det_recipe **rs = NULL;
+    size_t n = 0;
+    struct det_diag d = {0};
+    struct det_load_opts o = {0};
+    int rc = det_load_text("t.yaml", yaml, strlen(yaml), &o, &rs, &n, &d);
+    det_diag_free(&d);
+    assert_int_equal(rc, 0);
+    struct det_set *s = det_set_new(rs, n);
+    struct det_interest *ii = det_interest_build(s);
+    det_set_free(s);
+    return ii;
+}
+
+/* A user recipe on a 300-byte path: the key is cut (a prefix, so a
+ * superset), and the path still passes; a sibling with the same first 255
+ * bytes passes too (the cost of the cut), an unrelated one does not. */
+static void test_long_paths(void **state)
+{
+    (void)state;
+    char dir[251], base[50], longp[301];
+    memset(dir, 'a', 250);
+    dir[0] = '/';
+    dir[250] = 0;
+    memset(base, 'b', 49);
+    base[49] = 0;
+    snprintf(longp, sizeof(longp), "%s/%s", dir, base);
+    assert_int_equal(strlen(longp), 300);
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "- kind: t\n  name: long\n  mechanism: file_access\n  importance: low\n"
+             "  description: d\n  tactic: t\n  technique: t\n"
+             "  bases:\n    - dir: %s\n      base: %s\n",
+             dir, base);
+    struct det_interest *ii = build_yaml(yaml);
+    assert_non_null(ii);
+    struct keys ks;
+    keys_of(ii, &ks);
+    assert_true(ks.n >= 1);
+    bool cut = false;
+    for (size_t i = 0; i < ks.n; i++)
+        if (ks.k[i].len == MZ_INTEREST_DATA)
+            cut = true;
+    assert_true(cut);
+    assert_true(kernel_interesting(&ks, longp, MZ_FA_OPEN | MZ_FA_READ));
+    char sib[301];
+    memcpy(sib, longp, sizeof(sib));
+    sib[290] = 'c';
+    assert_true(kernel_interesting(&ks, sib, MZ_FA_OPEN | MZ_FA_READ));
+    assert_false(kernel_interesting(&ks, "/aaaa", MZ_FA_OPEN | MZ_FA_READ));
+    free(ks.k);
+    det_interest_unref(ii);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_keys),
+        cmocka_unit_test(test_superset_of_fixtures),
+        cmocka_unit_test(test_long_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -483,6 +483,7 @@ struct mz_collector {
     struct task_table tasks;
     struct task_table ring_tasks; /* task records drained from the ring */
     struct str_cache paths, argv;
+    struct str_cache exes;               /* exe paths: joined into every observation and ancestry */
     struct strtab ring_paths, ring_argv; /* strings drained from the ring */
     bool ring_partial;                   /* the last drain stopped before the ring's end */
     uint32_t ring_budget;                /* records the current drain may still take */
@@ -959,6 +960,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->ring_tasks.cap = tcap;
     c->ring_tasks.s = mz_calloc(tcap, sizeof(*c->ring_tasks.s));
     str_cache_init(&c->paths, files / 4 < 1024 ? 1024 : files / 4);
+    str_cache_init(&c->exes, 4096);
     str_cache_init(&c->argv, args / 4 < 1024 ? 1024 : args / 4);
     c->enrich = col_enrich_new(cfg);
     c->interest = col_interest_new(bpf_map__fd(c->skel->maps.interest),
@@ -1010,6 +1012,7 @@ void col_free(struct mz_collector *c)
     free(c->gc_keys);
     free(c->gc_vals);
     str_cache_free(&c->paths);
+    str_cache_free(&c->exes);
     str_cache_free(&c->argv);
     col_enrich_free(c->enrich);
     col_interest_free(c->interest);
@@ -1071,6 +1074,23 @@ static char *file_path(struct mz_collector *c, uint64_t key)
     return mz_strdup(s);
 }
 
+/* The path of an exe key: file_path through a cache of its own, which a
+ * flood of distinct file paths does not thrash: a task's exe is joined into
+ * each of its observations and its descendants' ancestry, long after its
+ * string record may have left the kernel. */
+static char *exe_path(struct mz_collector *c, uint64_t key)
+{
+    if (!key)
+        return NULL;
+    struct str_entry *e = str_cache_get(&c->exes, key);
+    if (e)
+        return mz_strdup(e->s);
+    char *s = file_path(c, key);
+    if (s)
+        str_cache_put(&c->exes, key, mz_strdup(s), 0);
+    return s;
+}
+
 static char *args_string(struct mz_collector *c, uint64_t key)
 {
     if (!key)
@@ -1112,7 +1132,7 @@ static void ancestry(struct mz_collector *c, uint64_t parent_key, int ppid, stru
         char *exe = NULL;
         int next = 0;
         if (t && (int)t->tgid == pid) {
-            exe = file_path(c, t->exe_key);
+            exe = exe_path(c, t->exe_key);
             if (!exe && col_proc_is(pid, t->start_ns)) {
                 int pp;
                 if (col_enrich_parent(c->enrich, pid, &pp, &exe) < 0)
@@ -1166,7 +1186,7 @@ static void process_of_task(struct mz_collector *c, uint64_t key, uint32_t tgid,
         p->cgroup_id = t->cgroup_id;
         memcpy(p->comm, t->comm, sizeof(p->comm));
         p->comm[sizeof(p->comm) - 1] = 0;
-        p->exe = file_path(c, t->exe_key);
+        p->exe = exe_path(c, t->exe_key);
         p->args = args_string(c, t->args_key);
         ancestry(c, t->parent_key, p->ppid, p);
     } else {
@@ -1201,7 +1221,7 @@ static struct mz_observation *obs_exec(struct mz_collector *c, const struct pend
     p->cgroup_id = v.cgroup_id;
     memcpy(p->comm, v.comm, sizeof(p->comm));
     p->comm[sizeof(p->comm) - 1] = 0;
-    p->exe = file_path(c, v.exe_key);
+    p->exe = exe_path(c, v.exe_key);
     p->args = args_string(c, v.args_key);
     p->cwd = file_path(c, v.cwd_key);
     ancestry(c, v.parent_key, p->ppid, p);
@@ -1369,6 +1389,64 @@ static struct mz_observation *build(struct mz_collector *c, const struct pending
 
 /* ---- pending records ------------------------------------------------------------ */
 
+/* Strings drained from the ring, past RING_STR_MAX: each goes back into its
+ * map when there is room again (the sweeps then keep it as long as a record
+ * refers to it, and delete it after), and only those that still find no
+ * room stay here. A task whose exe went to the ring at exec keeps its exe
+ * path this way through a long flood. Past 4 x RING_STR_MAX of those, the
+ * table is cleared: later joins that need them are counted join misses. */
+static void ring_strings_settle(struct mz_collector *c, struct strtab *t, bool paths)
+{
+    struct strtab keep = {0};
+    size_t back = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        struct strtab_entry *e = &t->e[i];
+        if (!e->key)
+            continue;
+        size_t len = strlen(e->s);
+        int map, err = -1;
+        if (paths) {
+            struct mz_file_val v;
+            memset(&v, 0, sizeof(v));
+            v.len = (uint32_t)(len < MZ_BPF_PATH_MAX - 1 ? len : MZ_BPF_PATH_MAX - 1);
+            memcpy(v.path, e->s, v.len);
+            v.gen = c->gen;
+            map = v.len < MZ_BPF_PATH_SMALL ? MZ_MAP_FILES : MZ_MAP_FILES_LONG;
+            err = bpf_map_update_elem(c->maps[map].fd, &e->key, &v, BPF_NOEXIST);
+        } else {
+            struct mz_args_val v;
+            memset(&v, 0, sizeof(v));
+            v.len = (uint32_t)(len < MZ_BPF_ARGS_MAX ? len : MZ_BPF_ARGS_MAX);
+            memcpy(v.data, e->s, v.len);
+            v.gen = c->gen;
+            map = v.len <= MZ_BPF_ARGS_SMALL ? MZ_MAP_ARGS : MZ_MAP_ARGS_LONG;
+            err = bpf_map_update_elem(c->maps[map].fd, &e->key, &v, BPF_NOEXIST);
+        }
+        if (err == 0 || errno == EEXIST) {
+            if (err == 0)
+                c->maps[map].restored++;
+            back++;
+            free(e->s);
+        } else {
+            strtab_put(&keep, e->key, e->s);
+        }
+        e->s = NULL;
+        e->key = 0;
+    }
+    t->n = 0;
+    strtab_clear(t);
+    free(t->e);
+    *t = keep;
+    log_debug("collector: %zu strings from the overflow ring back in their maps, %zu kept", back,
+              t->n);
+    if (t->n > 4 * RING_STR_MAX) {
+        log_warn("collector: %zu strings from the overflow ring found no room in their maps: "
+                 "dropped (records that need them will count join misses)",
+                 t->n);
+        strtab_clear(t);
+    }
+}
+
 /* What a record refers to (its task, paths, command line) is kept in the
  * kernel until the record is delivered: the sweep's references. */
 static void refs_add(struct mz_collector *c, int acc, const uint8_t *key, const uint8_t *val)
@@ -1483,10 +1561,10 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
          * records in the maps may refer to them (a task's exe at exec), so
          * they stay, up to a bound (past it, later joins may miss them,
          * counted as join misses). */
-        if (c->ring_paths.n > RING_STR_MAX)
-            strtab_clear(&c->ring_paths);
-        if (c->ring_argv.n > RING_STR_MAX)
-            strtab_clear(&c->ring_argv);
+        if (c->ring_paths.n > RING_STR_MAX && !c->ring_partial)
+            ring_strings_settle(c, &c->ring_paths, true);
+        if (c->ring_argv.n > RING_STR_MAX && !c->ring_partial)
+            ring_strings_settle(c, &c->ring_argv, false);
     }
     /* Do not keep a large buffer once drained. */
     if (!c->pend_n && c->pend_cap > 65536) {

@@ -80,7 +80,19 @@ __noinline __u64 mz_args_store(struct scratch *s)
         count_truncated();
     }
     __u32 n = len & ARGS_MASK;
-    if (!n || bpf_probe_read_user(s->args.data, n, (void *)start) < 0) {
+    if (n && bpf_probe_read_user(s->args.data, n, (void *)start) < 0) {
+        /* A page past the first may not be present (probe reads do not
+         * fault pages in): the first page's part, cut. */
+        __u32 first = 4096 - (start & 4095);
+        if (first < n) {
+            n = first & ARGS_MASK;
+            s->args.flags = MZ_REC_TRUNCATED;
+            count_truncated();
+        }
+        if (!n || bpf_probe_read_user(s->args.data, n, (void *)start) < 0)
+            n = 0;
+    }
+    if (!n) {
         count_read_error();
         COUNT_MAP(lost_read, MZ_MAP_ARGS);
         return 0;

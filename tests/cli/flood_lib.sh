@@ -12,6 +12,18 @@ command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 TOOL=${MIZAN_BUILD_DIR:?}/tests/col_work
 [ -x "$TOOL" ] || fail "no workload tool at $TOOL"
 FLOOD_SECONDS=${FLOOD_SECONDS:-400}
+
+# flood_size FULL SMALL: the size in the plain build; SMALL under a
+# sanitizer, whose daemon runs several times slower (the sanitizer run is
+# for memory and UB errors, the plain run for throughput). FLOOD_* set by
+# the caller win over both.
+flood_size() {
+  if grep -qE '^MIZAN_SANITIZE:[A-Z]*=.+' "$MIZAN_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+    echo "$2"
+  else
+    echo "$1"
+  fi
+}
 # the files of the open flood: tmpfs, removed with $T
 SHM=$(mktemp -d /dev/shm/mizan-flood.XXXXXX)
 flood_cleanup() { rm -rf "$SHM"; stop_daemon_quiet; cleanup; }

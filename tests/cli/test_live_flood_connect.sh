@@ -3,7 +3,7 @@
 # Live flood (see flood_lib.sh): /etc/shadow read, then FLOOD_CONNECTS
 # (default 100,000) TCP connect attempts on 127.0.0.1, each a new socket.
 source "$(dirname "$0")/flood_lib.sh"
-N=${FLOOD_CONNECTS:-100000}
+N=${FLOOD_CONNECTS:-$(flood_size 100000 25000)}
 start_flood_daemon
 t0=$(date +%s.%N)
 flood any connect "$N"

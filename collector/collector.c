@@ -63,6 +63,7 @@
 #include "bpf/mizan_maps.h"
 #include "collector/col_enrich.h"
 #include "collector/col_interest.h"
+#include "collector/col_journal.h"
 #include "collector/col_pin.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -453,6 +454,7 @@ struct col_snapshot {
     uint64_t aggregated;
     struct aggr_task aggr[AGGR_TOP];
     uint64_t interest_gen;
+    uint64_t journal_written, journal_replayed;
     struct col_enrich_stats enrich;
 };
 
@@ -490,6 +492,14 @@ struct mz_collector {
     struct keyset ref_tasks, ref_files, ref_args;
     struct col_enrich *enrich;
     struct col_interest *interest; /* the kernel's interest set and aggregates */
+    struct col_journal *journal;   /* what was drained from the ring, for a restart */
+    bool journal_replay;           /* the first scan delivers the last daemon's journal */
+    /* what records delivered from the ring refer to, kept from the sweeps
+     * until they are printed (a restart replays them from the journal and
+     * joins them again): a queue by scan */
+    struct held_ref *held;
+    size_t held_head, held_n, held_cap;
+    bool replaying;
     struct aggr_task aggr[AGGR_TOP];
     uint64_t aggr_logged, aggr_logged_ns;
 
@@ -973,6 +983,13 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     c->ctr = mz_calloc((size_t)c->ncpus, sizeof(struct mz_counters));
     if (col_pin_adopted(c->pin))
         adopt_accounting(c);
+    /* Records drained from the ring live in memory only: with pinned maps
+     * (a successor adopts them) they are journaled beside the cursor. */
+    char sdir[PATH_MAX];
+    if (col_pin_enabled(c->pin) && mz_config_state_dir(cfg, sdir, sizeof(sdir)) == 0) {
+        c->journal = col_journal_open(sdir, col_pin_adopted(c->pin));
+        c->journal_replay = c->journal && col_pin_adopted(c->pin);
+    }
     log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
              "%u, files %u, args %u; overflow ring %u KiB; open path: %s reads; %d syscall "
              "tracepoints)",
@@ -1016,6 +1033,8 @@ void col_free(struct mz_collector *c)
     str_cache_free(&c->argv);
     col_enrich_free(c->enrich);
     col_interest_free(c->interest);
+    col_journal_free(c->journal);
+    free(c->held);
     free(c->keys);
     free(c->vals);
     free(c->ctr);
@@ -1389,6 +1408,63 @@ static struct mz_observation *build(struct mz_collector *c, const struct pending
 
 /* ---- pending records ------------------------------------------------------------ */
 
+/* The keys a record delivered from the ring joins through (task, parent,
+ * paths, command line), held until its scan is printed. */
+struct held_ref {
+    uint32_t gen;
+    uint32_t pad;
+    uint64_t task[2], file[3], args;
+};
+
+static void held_push(struct mz_collector *c, const struct pending *r)
+{
+    struct held_ref h;
+    memset(&h, 0, sizeof(h));
+    h.gen = c->gen;
+    memcpy(&h.task[0], r->key, 8);
+    if (r->acc == MZ_MAP_LINKS) {
+        const struct mz_link_val *l = (const void *)r->val;
+        h.file[0] = l->file_key;
+        h.file[1] = l->path2_key;
+    } else if (r->acc == MZ_MAP_EXECS) {
+        const struct mz_exec_val *e = (const void *)r->val;
+        h.task[1] = e->parent_key;
+        h.file[0] = e->exe_key;
+        h.file[1] = e->cwd_key;
+        h.args = e->args_key;
+    }
+    if (c->held_head + c->held_n == c->held_cap) {
+        if (c->held_head) {
+            memmove(c->held, c->held + c->held_head, c->held_n * sizeof(*c->held));
+            c->held_head = 0;
+        } else {
+            c->held_cap = c->held_cap ? c->held_cap * 2 : 1024;
+            c->held = mz_realloc(c->held, c->held_cap * sizeof(*c->held));
+        }
+    }
+    c->held[c->held_head + c->held_n++] = h;
+}
+
+/* Before a sweep: what is printed (scan < ack) lets go; the rest are refs. */
+static void held_refs(struct mz_collector *c)
+{
+    uint32_t ack = atomic_load(&c->ack_gen);
+    while (c->held_n && c->held[c->held_head].gen < ack) {
+        c->held_head++;
+        c->held_n--;
+    }
+    if (!c->held_n)
+        c->held_head = 0;
+    for (size_t i = 0; i < c->held_n; i++) {
+        const struct held_ref *h = &c->held[c->held_head + i];
+        keyset_add(&c->ref_tasks, h->task[0]);
+        keyset_add(&c->ref_tasks, h->task[1]);
+        keyset_add(&c->ref_files, h->file[0]);
+        keyset_add(&c->ref_files, h->file[1]);
+        keyset_add(&c->ref_args, h->args);
+    }
+}
+
 /* Strings drained from the ring, past RING_STR_MAX: each goes back into its
  * map when there is room again (the sweeps then keep it as long as a record
  * refers to it, and delete it after), and only those that still find no
@@ -1549,8 +1625,12 @@ static int pend_flush(struct mz_collector *c, col_emit_fn emit, void *ctx, bool 
                 n++;
             }
         }
-        if (r->ring)
+        if (r->ring) {
             c->maps[r->acc].from_ring++;
+            if (c->journal && (r->acc == MZ_MAP_LINKS || r->acc == MZ_MAP_EXECS ||
+                               r->acc == MZ_MAP_FLOWS || r->acc == MZ_MAP_EVENTS))
+                held_push(c, r);
+        }
         c->pend_head++;
         c->pend_n--;
     }
@@ -1591,6 +1671,9 @@ static int ring_record(void *ctx, void *data, size_t len)
     if (h->val_size < vlen)
         vlen = h->val_size;
     struct col_map *m = &c->maps[h->map];
+    /* in the daemon's memory only, or back in a map whose sweeps may take it
+     * once the record that needs it is delivered (not printed): journaled */
+    bool journal = true;
     uint64_t key;
     memcpy(&key, h->key, 8);
     if (!m->name || vlen < m->val_size) {
@@ -1637,6 +1720,10 @@ static int ring_record(void *ctx, void *data, size_t len)
     default:
         break;
     }
+    if (journal)
+        col_journal_add(c->journal, c->gen, data, len);
+    if (c->replaying)
+        return 0;
     /* A flooder writes as fast as this reads: a drain takes a bounded
      * number of records, so that it returns. */
     if (c->pend_n >= RING_PEND_MAX || --c->ring_budget == 0) {
@@ -1658,6 +1745,28 @@ static void ring_drain(struct mz_collector *c)
     int n = ring_buffer__consume(c->ring);
     if (n < 0 && n != -ENOSPC)
         log_debug("collector: overflow ring: %s", strerror(-n));
+    /* on disk before any of them is delivered */
+    (void)col_journal_flush(c->journal);
+}
+
+static int journal_record(void *ctx, void *rec, size_t len)
+{
+    return ring_record(ctx, rec, len);
+}
+
+/* The first scan of a daemon that adopted pinned maps: the records the last
+ * one drained from the ring and may not have printed, delivered again (the
+ * printers skip alert ids already in the logs). */
+static void journal_replay(struct mz_collector *c)
+{
+    if (!c->journal_replay)
+        return;
+    c->journal_replay = false;
+    uint64_t torn = 0;
+    c->replaying = true;
+    (void)col_journal_replay(c->journal, c->resume ? c->resume_gen : 0, journal_record, c, &torn);
+    c->replaying = false;
+    (void)col_journal_flush(c->journal);
 }
 
 /* ---- walks ----------------------------------------------------------------------- */
@@ -1966,6 +2075,7 @@ static void sweep(struct mz_collector *c)
      * generation, which the sweeps keep). */
     if (c->ring_partial)
         return;
+    held_refs(c);
     sweep_tasks(c);
     for (int i = MZ_MAP_FILES; i <= MZ_MAP_ARGS_LONG; i++) {
         struct col_map *m = &c->maps[i];
@@ -2163,6 +2273,7 @@ static void publish(struct mz_collector *c)
     }
     memcpy(s.aggr, c->aggr, sizeof(s.aggr));
     s.interest_gen = col_interest_generation(c->interest);
+    col_journal_counts(c->journal, &s.journal_written, &s.journal_replayed);
     col_enrich_stats(c->enrich, &s.enrich);
     pthread_mutex_lock(&c->snap_lock);
     c->snap = s;
@@ -2242,6 +2353,8 @@ uint64_t col_interest_gen(const struct mz_collector *c)
 
 int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
 {
+    journal_replay(c);
+    col_journal_ack(c->journal, atomic_load(&c->ack_gen));
     bool blocked;
     int total = pend_flush(c, emit, ctx, &blocked);
     if (blocked) {
@@ -2398,6 +2511,13 @@ cJSON *col_stats_json(const struct mz_collector *c)
      * pressure instead of made (bpf/helpers/interest.h) */
     cJSON_AddNumberToObject(o, "aggregated", (double)s.aggregated);
     cJSON_AddNumberToObject(o, "interest_generation", (double)s.interest_gen);
+    /* records drained from the overflow ring, journaled for a restart; and
+     * those a restart delivered again from the last daemon's journal */
+    cJSON *rj = cJSON_AddObjectToObject(o, "ring_journal");
+    if (rj) {
+        cJSON_AddNumberToObject(rj, "written", (double)s.journal_written);
+        cJSON_AddNumberToObject(rj, "replayed", (double)s.journal_replayed);
+    }
     cJSON *at = cJSON_AddArrayToObject(o, "aggregated_tasks");
     for (size_t i = 0; at && i < AGGR_TOP && s.aggr[i].count; i++) {
         cJSON *t = cJSON_CreateObject();

@@ -20,6 +20,7 @@
 #include "config/cfg_yaml.h"
 
 #include "core/event.h"
+#include "core/util.h"
 
 #define CFG_FILE_MAX (1u << 20) /* a config larger than 1 MiB is an error */
 
@@ -602,4 +603,20 @@ int mz_config_load(const char *path, struct mz_config *cfg, char *err, size_t er
     r = mz_config_load_string(path, data, len, cfg, err, errlen);
     free(data);
     return r;
+}
+
+int mz_config_state_dir(const struct mz_config *cfg, char *out, size_t len)
+{
+    if (!cfg->status_file || !*cfg->status_file)
+        return -ENOENT;
+    if (mz_strlcpy(out, cfg->status_file, len) < 0)
+        return -ENAMETOOLONG;
+    char *slash = strrchr(out, '/');
+    if (slash == out)
+        out[1] = 0; /* /status.json: the root */
+    else if (slash)
+        *slash = 0;
+    else if (mz_strlcpy(out, ".", len) < 0)
+        return -ENAMETOOLONG;
+    return 0;
 }

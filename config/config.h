@@ -179,4 +179,9 @@ int mz_config_load_string(const char *name, const char *yaml, size_t len, struct
                           char *err, size_t errlen) MZ_MUST_CHECK;
 void mz_config_free(struct mz_config *cfg);
 
+/* The directory of the status file, where the daemon keeps what must
+ * survive it (the delivery cursor, the overflow ring's journal), into out.
+ * Returns 0, -ENOENT without a status file, -ENAMETOOLONG. */
+int mz_config_state_dir(const struct mz_config *cfg, char *out, size_t len);
+
 #endif

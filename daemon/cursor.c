@@ -215,16 +215,11 @@ static size_t read_log_since(struct mz_cursor *c, int log, struct pos p)
 
 static int cursor_path(const struct mz_config *cfg, char *out, size_t len)
 {
-    if (!cfg->status_file || !*cfg->status_file)
-        return -ENOENT;
     char dir[PATH_MAX];
-    (void)mz_strlcpy(dir, cfg->status_file, sizeof(dir));
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof(dir), ".");
-    if ((size_t)snprintf(out, len, "%s/cursor.json", dir[0] ? dir : "/") >= len)
+    int err = mz_config_state_dir(cfg, dir, sizeof(dir));
+    if (err < 0)
+        return err;
+    if ((size_t)snprintf(out, len, "%s/cursor.json", strcmp(dir, "/") == 0 ? "" : dir) >= len)
         return -ENAMETOOLONG;
     return 0;
 }

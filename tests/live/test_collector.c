@@ -234,7 +234,7 @@ static int group_setup(void **state)
         /* small, so that a flood fills the maps and the ring's free half */
         H.cfg.cache.file_links = 512;
         H.cfg.cache.files = 512;
-        H.cfg.cache.overflow = 256 * 1024;
+        H.cfg.cache.overflow = 4 * 1024 * 1024;
     }
     double t0 = now_s();
     H.c = col_new(&H.cfg);
@@ -1153,8 +1153,9 @@ static pid_t flood_then_shadow(const char *dir, int n, bool *shadow, struct col_
     return pid;
 }
 
-/* Interesting records are protected (bpf/helpers/interest.h). Maps and ring
- * small, no scan during the flood: a process creates N files nobody's
+/* Interesting records are protected (bpf/helpers/interest.h). Maps small
+ * (a 4 MiB ring: the free half must hold what other processes on a shared
+ * machine make meanwhile), no scan during the flood: a process creates N files nobody's
  * recipe looks at, then reads /etc/shadow. Without an interest set every
  * record may take the ring, the flood fills it, and the read is lost
  * (counted): the control, which shows the test can fail. With the built-in
@@ -1163,7 +1164,7 @@ static pid_t flood_then_shadow(const char *dir, int n, bool *shadow, struct col_
 static void test_interest_protected(void **state)
 {
     (void)state;
-    enum { N = 6000 };
+    enum { N = 20000 };
     char dir[512];
     struct col_map_counts l0, l1;
     bool shadow;
@@ -1202,8 +1203,8 @@ static void test_interest_protected(void **state)
             (unsigned long long)(l1.lost_full - l0.lost_full));
     assert_true(shadow);
     assert_true(agg > 0);
-    assert_true(agg <= N);
-    /* every one of the flood's links was made or aggregated */
+    /* every one of the flood's links was made or aggregated (other
+     * processes' records may add to both) */
     assert_true(created + agg >= N);
     /* the aggregate names the flooder */
     cJSON *j = col_stats_json(H.c);
@@ -1213,7 +1214,8 @@ static void test_interest_protected(void **state)
     cJSON_ArrayForEach(t, at)
     {
         cJSON *p = cJSON_GetObjectItem(t, "pid"), *cnt = cJSON_GetObjectItem(t, "count");
-        if (p && cnt && (pid_t)p->valuedouble == pid && cnt->valuedouble > 0)
+        if (p && cnt && (pid_t)p->valuedouble == pid && cnt->valuedouble > 0 &&
+            cnt->valuedouble <= N)
             named = true;
     }
     cJSON_Delete(j);

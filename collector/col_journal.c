@@ -206,13 +206,10 @@ static char *read_file(const char *path, size_t *len)
     return b;
 }
 
-static int replay_file(struct col_journal *j, const char *path, uint32_t from_gen,
-                       col_journal_fn fn, void *ctx, uint64_t *torn)
+int col_journal_parse(const void *buf, size_t len, uint32_t from_gen, col_journal_fn fn, void *ctx,
+                      uint64_t *torn, const char *what)
 {
-    size_t len = 0;
-    char *b = read_file(path, &len);
-    if (!b)
-        return 0;
+    const char *b = buf;
     int n = 0;
     size_t off = 0;
     while (off + sizeof(struct jr_frame) <= len) {
@@ -224,16 +221,29 @@ static int replay_file(struct col_journal *j, const char *path, uint32_t from_ge
                 (*torn)++;
             log_warn("collector: ring journal %s: a torn record at byte %zu: the rest of the "
                      "file is skipped",
-                     path, off);
-            break;
+                     what ? what : "", off);
+            return n;
         }
         off += sizeof(f);
         if (f.gen >= from_gen) {
-            (void)fn(ctx, b + off, f.len);
+            (void)fn(ctx, (void *)(b + off), f.len);
             n++;
         }
         off += f.len;
     }
+    if (off < len && torn)
+        (*torn)++; /* a frame header cut short */
+    return n;
+}
+
+static int replay_file(struct col_journal *j, const char *path, uint32_t from_gen,
+                       col_journal_fn fn, void *ctx, uint64_t *torn)
+{
+    size_t len = 0;
+    char *b = read_file(path, &len);
+    if (!b)
+        return 0;
+    int n = col_journal_parse(b, len, from_gen, fn, ctx, torn, path);
     free(b);
     j->replayed += (uint64_t)n;
     return n;

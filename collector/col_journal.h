@@ -53,6 +53,13 @@ typedef int (*col_journal_fn)(void *ctx, void *rec, size_t len);
 int col_journal_replay(struct col_journal *j, uint32_t from_gen, col_journal_fn fn, void *ctx,
                        uint64_t *torn);
 
+/* The framing alone, on len bytes at buf (what replay does with each file):
+ * calls fn on each whole record tagged from_gen or later; stops at the
+ * first torn or corrupt frame (counted in *torn; what names the file in the
+ * warning). Returns how many records fn got. */
+int col_journal_parse(const void *buf, size_t len, uint32_t from_gen, col_journal_fn fn, void *ctx,
+                      uint64_t *torn, const char *what);
+
 /* Records written and replayed, for the status. */
 void col_journal_counts(const struct col_journal *j, uint64_t *written, uint64_t *replayed);
 

@@ -31,7 +31,7 @@ struct varlog {
     bool dirty;
 };
 
-static int mkdir_p(const char *dir)
+int prn_mkdir_p(const char *dir, unsigned mode)
 {
     char tmp[PATH_MAX];
     if (mz_strlcpy(tmp, dir, sizeof(tmp)))
@@ -39,12 +39,12 @@ static int mkdir_p(const char *dir)
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {
             *p = '\0';
-            if (mkdir(tmp, 0750) && errno != EEXIST)
+            if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
                 return -errno;
             *p = '/';
         }
     }
-    if (mkdir(tmp, 0750) && errno != EEXIST)
+    if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
         return -errno;
     return 0;
 }
@@ -100,7 +100,7 @@ static int varlog_open(struct varlog *v)
     slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if ((r = mkdir_p(dir)))
+        if ((r = prn_mkdir_p(dir, 0750)))
             return r;
     }
     v->fd = open(v->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);

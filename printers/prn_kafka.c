@@ -52,6 +52,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
+/* librdkafka's own log lines go through mizan's log (stderr by default):
+ * errors as warnings (the delivery failure is reported by prn_net.c),
+ * the rest at debug. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 4)
+        log_warn("kafka: %s: %s", fac, buf);
+    else
+        log_debug("kafka: %s: %s", fac, buf);
+}
+
 static void drop_producer(struct kafka *k)
 {
     if (k->topic)
@@ -176,6 +188,7 @@ struct prn_printer *prn_kafka_new(const struct mz_config *cfg)
     k->conf = rd_kafka_conf_new();
     snprintf(timeout, sizeof(timeout), "%llu", (unsigned long long)kc->c.timeout_ms);
     rd_kafka_conf_set_dr_msg_cb(k->conf, on_delivery);
+    rd_kafka_conf_set_log_cb(k->conf, on_log);
     if (set(k->conf, "bootstrap.servers", kc->brokers) || set(k->conf, "acks", "all") ||
         set(k->conf, "enable.idempotence", "true") || set(k->conf, "message.timeout.ms", timeout) ||
         set(k->conf, "security.protocol", kc->security_protocol) ||

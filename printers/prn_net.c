@@ -53,6 +53,7 @@ struct net {
     uint32_t attempts; /* failed attempts on the current head */
     uint64_t seed;
     uint64_t last_fail_log_ms, last_refuse_log_ms, refused_unlogged;
+    bool fail_logged; /* a failure was reported: report the recovery */
     struct prn_net_stats st;
 };
 
@@ -179,6 +180,11 @@ static int net_flush(struct prn_printer *p, bool final)
         if (!n->finished && prn_spool_records(n->spool))
             log_warn("%s: %llu alert(s) wait in the spool %s for the next start", n->t->name,
                      (unsigned long long)prn_spool_records(n->spool), n->spool_dir);
+        if (n->refused_unlogged)
+            log_error("%s: %llu more alert(s) refused since the last report (%llu in all)",
+                      n->t->name, (unsigned long long)n->refused_unlogged,
+                      (unsigned long long)n->st.refused);
+        n->refused_unlogged = 0;
         n->finished = true;
         prn_spool_sync(n->spool, true);
         pthread_mutex_unlock(&n->mu);
@@ -263,8 +269,9 @@ static void *sender_main(void *arg)
         if (r == 0 || r == PRN_SEND_REJECT) {
             if (r == 0) {
                 n->st.sent += k;
-                if (!n->st.up && n->last_fail_log_ms)
+                if (n->fail_logged)
                     log_info("%s: delivering again", n->t->name);
+                n->fail_logged = false;
             } else {
                 n->st.rejected += k;
                 for (size_t i = 0; i < k; i++)
@@ -292,12 +299,12 @@ static void *sender_main(void *arg)
                 log_warn("%s: the spool cannot take the queue; it stays in memory", n->t->name);
             wait = next_backoff(n);
             n->next_try_ms = now + wait;
-            if (!n->last_fail_log_ms || now - n->last_fail_log_ms >= LOG_EVERY_MS ||
-                n->attempts == 1) {
+            if (!n->last_fail_log_ms || now - n->last_fail_log_ms >= LOG_EVERY_MS) {
                 log_warn("%s: delivery failed: %s; %llu alert(s) spooled, retry in %llu ms",
                          n->t->name, err[0] ? err : strerror(-r),
                          (unsigned long long)prn_spool_records(n->spool), (unsigned long long)wait);
                 n->last_fail_log_ms = now;
+                n->fail_logged = true;
             }
         }
         prn_recs_free(recs, k);

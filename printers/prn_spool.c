@@ -284,7 +284,8 @@ static int load_existing(struct prn_spool *s)
     closedir(d);
     if (r)
         return r;
-    qsort(s->segs, s->nseg, sizeof(*s->segs), cmp_seg);
+    if (s->nseg)
+        qsort(s->segs, s->nseg, sizeof(*s->segs), cmp_seg);
 
     /* segments before the head's were delivered (the process died before
      * unlinking them) */
@@ -295,7 +296,8 @@ static int load_existing(struct prn_spool *s)
         unlink(p);
         first++;
     }
-    memmove(s->segs, s->segs + first, (s->nseg - first) * sizeof(*s->segs));
+    if (first)
+        memmove(s->segs, s->segs + first, (s->nseg - first) * sizeof(*s->segs));
     s->nseg -= first;
     if (!s->nseg || !have_head || s->segs[0].no != head_no)
         head_off = 0;
@@ -569,7 +571,8 @@ int prn_spool_consume(struct prn_spool *s, size_t n)
     }
     if (seg > s->nseg)
         seg = s->nseg;
-    memmove(s->segs, s->segs + seg, (s->nseg - seg) * sizeof(*s->segs));
+    if (seg && s->nseg > seg)
+        memmove(s->segs, s->segs + seg, (s->nseg - seg) * sizeof(*s->segs));
     s->nseg -= seg;
     s->head_off = s->nseg ? off : 0;
     if (!s->nseg)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,6 +79,10 @@ static void rsyslog_start(void)
     g_rs = fork();
     assert_true(g_rs >= 0);
     if (g_rs == 0) {
+        /* a test that dies (an assertion, a sanitizer) takes rsyslogd along */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(127);
         execl(RSYSLOGD, RSYSLOGD, "-n", "-f", conf, "-i", pidf, (char *)NULL);
         _exit(127);
     }

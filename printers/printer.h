@@ -52,9 +52,6 @@ struct prn_printer *prn_webhook_new(const struct mz_config *cfg);
 struct prn_printer *prn_kafka_new(const struct mz_config *cfg);
 struct prn_printer *prn_syslog_new(const struct mz_config *cfg);
 
-/* mkdir -p: creates dir and its missing parents with mode. 0 or -errno. */
-int prn_mkdir_p(const char *dir, unsigned mode) MZ_MUST_CHECK;
-
 struct prn_output;
 /* Builds the printers from cfg: stdout, varlog, the audit log (audit.log
  * beside the varlog file) and the enabled network outputs. Threads start with prn_output_start.

@@ -22,7 +22,6 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "printers/printer.h"
 
 #define MAGIC       0x31535a4du /* "MZS1" little-endian */
 #define SEG_MIN     (64u << 10)
@@ -352,7 +351,7 @@ struct prn_spool *prn_spool_open(const char *dir, uint64_t max_bytes, enum mz_fs
         r = -ENAMETOOLONG;
         goto fail;
     }
-    if ((r = prn_mkdir_p(dir, 0700)))
+    if ((r = mz_mkdir_p(dir, 0700)))
         goto fail;
     if ((r = check_dir(dir)))
         goto fail;

@@ -539,6 +539,56 @@ static int set_suppress(struct walk *w, const yaml_node_t *n, const char *path)
     return 0;
 }
 
+bool mz_url_https_or_loopback(const char *url)
+{
+    static const char *const ok[] = {"https://",         "http://127.0.0.1:", "http://127.0.0.1/",
+                                     "http://[::1]:",    "http://[::1]/",     "http://localhost:",
+                                     "http://localhost/"};
+    for (size_t i = 0; url && i < MZ_ARRAY_SIZE(ok); i++)
+        if (strncmp(url, ok[i], strlen(ok[i])) == 0)
+            return true;
+    return false;
+}
+
+/* The node of key name in mapping n, or n itself when absent. */
+static const yaml_node_t *child_or_self(struct walk *w, const yaml_node_t *n, const char *name)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return n;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = scalar(yaml_document_get_node(w->doc, p->key));
+        if (k && strcmp(k, name) == 0)
+            return yaml_document_get_node(w->doc, p->value);
+    }
+    return n;
+}
+
+/* What one key's range cannot say about an outputs.<name> section. */
+static int check_output(struct walk *w, const struct cfg_key *k, const yaml_node_t *n,
+                        const char *path)
+{
+    const struct mz_output_common *o = NULL;
+    char sub[300];
+    if (k->sub == k_webhook)
+        o = &w->cfg->outputs.webhook.c;
+    else if (k->sub == k_kafka)
+        o = &w->cfg->outputs.kafka.c;
+    else if (k->sub == k_syslog)
+        o = &w->cfg->outputs.syslog.c;
+    if (!o)
+        return 0;
+    if (o->retry_min_ms > o->retry_max_ms) {
+        snprintf(sub, sizeof(sub), "%s.retry_min", path);
+        return fail(w, child_or_self(w, n, "retry_min"), sub, "longer than retry_max");
+    }
+    if (k->sub == k_webhook && !mz_url_https_or_loopback(w->cfg->outputs.webhook.url)) {
+        snprintf(sub, sizeof(sub), "%s.url", path);
+        return fail(w, child_or_self(w, n, "url"), sub,
+                    "expected an https:// URL (plain http:// only to a loopback address)");
+    }
+    return 0;
+}
+
 static int set_value(struct walk *w, const struct cfg_key *k, const yaml_node_t *n,
                      const char *path)
 {
@@ -548,7 +598,8 @@ static int set_value(struct walk *w, const struct cfg_key *k, const yaml_node_t 
 
     switch (k->type) {
     case T_SECTION:
-        return walk_section(w, k->sub, n, path);
+        r = walk_section(w, k->sub, n, path);
+        return r ? r : check_output(w, k, n, path);
     case T_STR:
         return set_str(w, (char **)(base + k->off), n, path);
     case T_STRLIST:

@@ -226,5 +226,8 @@ int mz_config_load(const char *path, struct mz_config *cfg, char *err, size_t er
 int mz_config_load_string(const char *name, const char *yaml, size_t len, struct mz_config *cfg,
                           char *err, size_t errlen) MZ_MUST_CHECK;
 void mz_config_free(struct mz_config *cfg);
+/* An https:// URL, or a plain http:// one to a loopback host (what
+ * outputs.webhook.url accepts). */
+bool mz_url_https_or_loopback(const char *url);
 
 #endif

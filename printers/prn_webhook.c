@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -96,16 +97,6 @@ static void webhook_free(void *ctx)
     free(w);
 }
 
-static bool loopback_http(const char *url)
-{
-    static const char *const ok[] = {"http://127.0.0.1:", "http://127.0.0.1/", "http://[::1]:",
-                                     "http://[::1]/",     "http://localhost:", "http://localhost/"};
-    for (size_t i = 0; i < MZ_ARRAY_SIZE(ok); i++)
-        if (strncmp(url, ok[i], strlen(ok[i])) == 0)
-            return true;
-    return false;
-}
-
 /* The bearer token: the first line of token_file, else the value of the
  * environment variable token_env, else none. Never logged. 0 or -errno. */
 static int load_token(const struct mz_config *cfg, char **out)
@@ -123,6 +114,10 @@ static int load_token(const struct mz_config *cfg, char **out)
         }
         data[strcspn(data, "\r\n")] = '\0';
         *out = data;
+        struct stat st;
+        if (stat(wc->token_file, &st) == 0 && (st.st_mode & 077))
+            log_warn("outputs.webhook.token_file %s can be read by other users (mode %o)",
+                     wc->token_file, (unsigned)(st.st_mode & 0777));
     } else if (wc->token_env && getenv(wc->token_env)) {
         *out = mz_strdup(getenv(wc->token_env));
         if (strlen(*out) > TOKEN_MAX) {
@@ -148,7 +143,7 @@ struct prn_printer *prn_webhook_new(const struct mz_config *cfg)
     struct prn_transport *t;
     char *token = NULL;
 
-    if (!wc->url || (strncmp(wc->url, "https://", 8) != 0 && !loopback_http(wc->url))) {
+    if (!mz_url_https_or_loopback(wc->url)) {
         log_error("outputs.webhook.url: expected an https:// URL (plain http:// only to a "
                   "loopback address), got \"%s\"",
                   wc->url ? wc->url : "null");

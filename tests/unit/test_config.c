@@ -155,6 +155,10 @@ static void test_errors_name_line_column_and_key(void **state)
          "t.yaml:3:12: outputs.kafka.batch: 0 is out of range"},
         {"outputs:\n  syslog:\n    port: 70000\n",
          "t.yaml:3:11: outputs.syslog.port: 70000 is out of range"},
+        {"outputs:\n  webhook:\n    url: http://collector.example:80/x\n",
+         "t.yaml:3:10: outputs.webhook.url: expected an https:// URL"},
+        {"outputs:\n  syslog:\n    retry_max: 1s\n    retry_min: 2s\n",
+         "t.yaml:4:16: outputs.syslog.retry_min: longer than retry_max"},
         {"outputs:\n  webhook:\n    tls_verfy: false\n",
          "t.yaml:3:5: outputs.webhook.tls_verfy: unknown key"},
     };

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -361,6 +362,13 @@ static void test_down_endpoint_does_not_hold_up_varlog(void **state)
     assert_string_equal(name, "webhook");
     assert_int_equal(st.sent, 0);
     assert_int_equal(prn_output_net_stats(o, 1, &name, &st), -ENOENT);
+    /* the same counters in status.json */
+    cJSON *j = prn_output_stats_json(o);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "webhook"), "delivery");
+    assert_non_null(d);
+    assert_true(cJSON_GetObjectItem(d, "spooled")->valuedouble > 0);
+    assert_true(cJSON_GetObjectItem(d, "failed")->valuedouble >= 1);
+    cJSON_Delete(j);
     prn_output_drain(o);
     prn_output_free(o);
     mz_config_free(&c);

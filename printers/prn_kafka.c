@@ -116,6 +116,8 @@ static int kafka_send(void *ctx, const struct prn_rec *recs, size_t n, uint64_t 
             if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
                 mz_monotonic_ns() / 1000000 > end) {
                 snprintf(err, errlen, "produce: %s", rd_kafka_err2str(rd_kafka_last_error()));
+                rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_flush(k->rk, 500);
                 return PRN_SEND_RETRY;
             }
             rd_kafka_poll(k->rk, 100);
@@ -130,6 +132,11 @@ static int kafka_send(void *ctx, const struct prn_rec *recs, size_t n, uint64_t 
     }
     if (k->ok == n)
         return 0;
+    /* what is still queued would go out after the retry's copies: purge it
+     * (in-flight ones may still land: duplicates of earlier alerts, never
+     * reordered first copies) */
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(k->rk, 500);
     snprintf(err, errlen, "%zu of %zu message(s) not delivered: %s", n - k->ok, n,
              k->first_err[0] ? k->first_err : "timed out");
     return PRN_SEND_RETRY;

@@ -172,6 +172,63 @@ static const struct cfg_key k_printers[] = {
     KEND,
 };
 
+static const char *const transport_names[] = {"udp", "tcp", NULL};
+
+/* The rows every outputs.<name> section has, over its struct mz_output_common. */
+#define OUTPUT_COMMON(o)                                                                           \
+    {"enabled", T_BOOL, OFF(o.enabled), 0, 0, NULL, NULL},                                         \
+        {"queue", T_U32, OFF(o.queue), 1, 1 << 24, NULL, NULL},                                    \
+        {"batch", T_U32, OFF(o.batch), 1, 100000, NULL, NULL},                                     \
+        {"batch_wait", T_DURATION, OFF(o.batch_wait_ms), 0, 600000, NULL, NULL},                   \
+        {"timeout", T_DURATION, OFF(o.timeout_ms), 10, 600000, NULL, NULL},                        \
+        {"retry_min", T_DURATION, OFF(o.retry_min_ms), 1, 3600000, NULL, NULL},                    \
+        {"retry_max", T_DURATION, OFF(o.retry_max_ms), 1, 3600000, NULL, NULL},                    \
+        {"spool_dir", T_STR, OFF(o.spool_dir), 0, 0, NULL, NULL},                                  \
+        {"spool_max_size", T_SIZE, OFF(o.spool_max_size), 4096, 1e13, NULL, NULL},                 \
+        {"spool_fsync", T_ENUM, OFF(o.spool_fsync), 0, 0, fsync_names, NULL},                      \
+    {                                                                                              \
+        "drain_wait", T_DURATION, OFF(o.drain_wait_ms), 0, 3600000, NULL, NULL                     \
+    }
+
+static const struct cfg_key k_webhook[] = {
+    OUTPUT_COMMON(outputs.webhook.c),
+    {"url", T_STR, OFF(outputs.webhook.url), 0, 0, NULL, NULL},
+    {"token_file", T_STR, OFF(outputs.webhook.token_file), 0, 0, NULL, NULL},
+    {"token_env", T_STR, OFF(outputs.webhook.token_env), 0, 0, NULL, NULL},
+    {"ca_file", T_STR, OFF(outputs.webhook.ca_file), 0, 0, NULL, NULL},
+    {"tls_verify", T_BOOL, OFF(outputs.webhook.tls_verify), 0, 0, NULL, NULL},
+    KEND,
+};
+
+static const struct cfg_key k_kafka[] = {
+    OUTPUT_COMMON(outputs.kafka.c),
+    {"brokers", T_STR, OFF(outputs.kafka.brokers), 0, 0, NULL, NULL},
+    {"topic", T_STR, OFF(outputs.kafka.topic), 0, 0, NULL, NULL},
+    {"security_protocol", T_STR, OFF(outputs.kafka.security_protocol), 0, 0, NULL, NULL},
+    {"sasl_mechanism", T_STR, OFF(outputs.kafka.sasl_mechanism), 0, 0, NULL, NULL},
+    {"sasl_username", T_STR, OFF(outputs.kafka.sasl_username), 0, 0, NULL, NULL},
+    {"sasl_password_file", T_STR, OFF(outputs.kafka.sasl_password_file), 0, 0, NULL, NULL},
+    {"ca_file", T_STR, OFF(outputs.kafka.ca_file), 0, 0, NULL, NULL},
+    KEND,
+};
+
+static const struct cfg_key k_syslog[] = {
+    OUTPUT_COMMON(outputs.syslog.c),
+    {"transport", T_ENUM, OFF(outputs.syslog.transport), 0, 0, transport_names, NULL},
+    {"address", T_STR, OFF(outputs.syslog.address), 0, 0, NULL, NULL},
+    {"port", T_U32, OFF(outputs.syslog.port), 1, 65535, NULL, NULL},
+    {"facility", T_U32, OFF(outputs.syslog.facility), 0, 23, NULL, NULL},
+    {"app_name", T_STR, OFF(outputs.syslog.app_name), 0, 0, NULL, NULL},
+    KEND,
+};
+
+static const struct cfg_key k_outputs[] = {
+    {"webhook", T_SECTION, 0, 0, 0, NULL, k_webhook},
+    {"kafka", T_SECTION, 0, 0, 0, NULL, k_kafka},
+    {"syslog", T_SECTION, 0, 0, 0, NULL, k_syslog},
+    KEND,
+};
+
 static const struct cfg_key k_netpolicy[] = {
     {"enabled", T_BOOL, OFF(netpolicy.enabled), 0, 0, NULL, NULL},
     {"file", T_STR, OFF(netpolicy.file), 0, 0, NULL, NULL},
@@ -189,8 +246,23 @@ static const struct cfg_key k_root[] = {
     {"attenuator", T_SECTION, 0, 0, 0, NULL, k_attenuator},
     {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
+    {"outputs", T_SECTION, 0, 0, 0, NULL, k_outputs},
     KEND,
 };
+
+static void output_defaults(struct mz_output_common *o, const char *spool_dir)
+{
+    o->enabled = false;
+    o->queue = 4096;
+    o->batch_wait_ms = 200;
+    o->timeout_ms = 10000;
+    o->retry_min_ms = 500;
+    o->retry_max_ms = 60000;
+    o->spool_dir = mz_strdup(spool_dir);
+    o->spool_max_size = 256ull << 20;
+    o->spool_fsync = MZ_FSYNC_INTERVAL;
+    o->drain_wait_ms = 5000;
+}
 
 void mz_config_defaults(struct mz_config *c)
 {
@@ -258,6 +330,24 @@ void mz_config_defaults(struct mz_config *c)
     c->printers.varlog.keep = 5;
     c->printers.varlog.fsync = MZ_FSYNC_INTERVAL;
     c->printers.varlog.fsync_interval_ms = 1000;
+
+    output_defaults(&c->outputs.webhook.c, "/var/lib/mizan/spool/webhook");
+    c->outputs.webhook.c.batch = 100;
+    c->outputs.webhook.url = mz_strdup("https://127.0.0.1:8443/alerts");
+    c->outputs.webhook.token_env = mz_strdup("MIZAN_WEBHOOK_TOKEN");
+    c->outputs.webhook.tls_verify = true;
+    output_defaults(&c->outputs.kafka.c, "/var/lib/mizan/spool/kafka");
+    c->outputs.kafka.c.batch = 500;
+    c->outputs.kafka.brokers = mz_strdup("127.0.0.1:9092");
+    c->outputs.kafka.topic = mz_strdup("mizan-alerts");
+    c->outputs.kafka.security_protocol = mz_strdup("plaintext");
+    output_defaults(&c->outputs.syslog.c, "/var/lib/mizan/spool/syslog");
+    c->outputs.syslog.c.batch = 100;
+    c->outputs.syslog.transport = MZ_SYSLOG_TCP;
+    c->outputs.syslog.address = mz_strdup("127.0.0.1");
+    c->outputs.syslog.port = 514;
+    c->outputs.syslog.facility = 13; /* log audit (RFC 5424 table 1) */
+    c->outputs.syslog.app_name = mz_strdup("mizan");
 }
 
 static void str_list_free(struct mz_str_list *l)
@@ -450,6 +540,56 @@ static int set_suppress(struct walk *w, const yaml_node_t *n, const char *path)
     return 0;
 }
 
+bool mz_url_https_or_loopback(const char *url)
+{
+    static const char *const ok[] = {"https://",         "http://127.0.0.1:", "http://127.0.0.1/",
+                                     "http://[::1]:",    "http://[::1]/",     "http://localhost:",
+                                     "http://localhost/"};
+    for (size_t i = 0; url && i < MZ_ARRAY_SIZE(ok); i++)
+        if (strncmp(url, ok[i], strlen(ok[i])) == 0)
+            return true;
+    return false;
+}
+
+/* The node of key name in mapping n, or n itself when absent. */
+static const yaml_node_t *child_or_self(struct walk *w, const yaml_node_t *n, const char *name)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return n;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = scalar(yaml_document_get_node(w->doc, p->key));
+        if (k && strcmp(k, name) == 0)
+            return yaml_document_get_node(w->doc, p->value);
+    }
+    return n;
+}
+
+/* What one key's range cannot say about an outputs.<name> section. */
+static int check_output(struct walk *w, const struct cfg_key *k, const yaml_node_t *n,
+                        const char *path)
+{
+    const struct mz_output_common *o = NULL;
+    char sub[300];
+    if (k->sub == k_webhook)
+        o = &w->cfg->outputs.webhook.c;
+    else if (k->sub == k_kafka)
+        o = &w->cfg->outputs.kafka.c;
+    else if (k->sub == k_syslog)
+        o = &w->cfg->outputs.syslog.c;
+    if (!o)
+        return 0;
+    if (o->retry_min_ms > o->retry_max_ms) {
+        snprintf(sub, sizeof(sub), "%s.retry_min", path);
+        return fail(w, child_or_self(w, n, "retry_min"), sub, "longer than retry_max");
+    }
+    if (k->sub == k_webhook && !mz_url_https_or_loopback(w->cfg->outputs.webhook.url)) {
+        snprintf(sub, sizeof(sub), "%s.url", path);
+        return fail(w, child_or_self(w, n, "url"), sub,
+                    "expected an https:// URL (plain http:// only to a loopback address)");
+    }
+    return 0;
+}
+
 static int set_value(struct walk *w, const struct cfg_key *k, const yaml_node_t *n,
                      const char *path)
 {
@@ -459,7 +599,8 @@ static int set_value(struct walk *w, const struct cfg_key *k, const yaml_node_t 
 
     switch (k->type) {
     case T_SECTION:
-        return walk_section(w, k->sub, n, path);
+        r = walk_section(w, k->sub, n, path);
+        return r ? r : check_output(w, k, n, path);
     case T_STR:
         return set_str(w, (char **)(base + k->off), n, path);
     case T_STRLIST:

@@ -62,6 +62,25 @@ struct mz_suppress_rule {
  * through probe-read helpers (slower, any kernel with BTF). */
 enum mz_direct_reads { MZ_DIRECT_AUTO = 0, MZ_DIRECT_OFF = 1 };
 
+/* outputs.<name>: what the three network outputs (printers/prn_net.h)
+ * share: a bounded queue in memory, a bounded spool on disk while the
+ * endpoint is down, batching and retries. */
+struct mz_output_common {
+    bool enabled;
+    uint32_t queue;         /* records held in memory before the spool */
+    uint32_t batch;         /* records per delivery */
+    uint64_t batch_wait_ms; /* how long a partial batch waits for more */
+    uint64_t timeout_ms;    /* per delivery attempt */
+    uint64_t retry_min_ms;  /* first backoff; doubles up to retry_max */
+    uint64_t retry_max_ms;
+    char *spool_dir;         /* this output's own spool directory */
+    uint64_t spool_max_size; /* bytes on disk; past it records are refused */
+    enum mz_fsync_policy spool_fsync;
+    uint64_t drain_wait_ms; /* at exit: how long to keep delivering */
+};
+
+enum mz_syslog_transport { MZ_SYSLOG_UDP = 0, MZ_SYSLOG_TCP = 1 };
+
 struct mz_config {
     char *source; /* file the config came from, or "<defaults>" */
 
@@ -166,6 +185,35 @@ struct mz_config {
             uint64_t fsync_interval_ms;
         } varlog;
     } printers;
+
+    struct {
+        struct {
+            struct mz_output_common c;
+            char *url;        /* https://... (http:// only to loopback) */
+            char *token_file; /* bearer token, first line */
+            char *token_env;  /* or the name of an environment variable */
+            char *ca_file;    /* NULL: the system's CA store */
+            bool tls_verify;
+        } webhook;
+        struct {
+            struct mz_output_common c;
+            char *brokers; /* host:port,host:port */
+            char *topic;
+            char *security_protocol; /* plaintext, ssl, sasl_plaintext, sasl_ssl */
+            char *sasl_mechanism;    /* PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 */
+            char *sasl_username;
+            char *sasl_password_file;
+            char *ca_file;
+        } kafka;
+        struct {
+            struct mz_output_common c;
+            enum mz_syslog_transport transport;
+            char *address; /* host or IP */
+            uint32_t port;
+            uint32_t facility; /* 0..23 */
+            char *app_name;
+        } syslog;
+    } outputs;
 };
 
 /* Fills cfg with the defaults. */
@@ -178,6 +226,9 @@ int mz_config_load(const char *path, struct mz_config *cfg, char *err, size_t er
 int mz_config_load_string(const char *name, const char *yaml, size_t len, struct mz_config *cfg,
                           char *err, size_t errlen) MZ_MUST_CHECK;
 void mz_config_free(struct mz_config *cfg);
+/* An https:// URL, or a plain http:// one to a loopback host (what
+ * outputs.webhook.url accepts). */
+bool mz_url_https_or_loopback(const char *url);
 
 /* The directory of the status file, where the daemon keeps what must
  * survive it (the delivery cursor, the overflow ring's journal), into out.

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <fcntl.h>
@@ -521,4 +522,22 @@ size_t mz_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
         return 0;
     *cp = c;
     return len;
+}
+
+int mz_mkdir_p(const char *dir, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    if (mz_strlcpy(tmp, dir, sizeof(tmp)))
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
+        return -errno;
+    return 0;
 }

@@ -78,5 +78,8 @@ size_t mz_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Reads a whole file of at most cap bytes. Returns 0, -E2BIG or -errno. */
 int mz_read_file(const char *path, size_t cap, char **out, size_t *len) MZ_MUST_CHECK;
+/* mkdir -p: creates dir and its missing parents with mode (existing ones
+ * are left as they are). 0 or -errno. */
+int mz_mkdir_p(const char *dir, unsigned mode) MZ_MUST_CHECK;
 
 #endif

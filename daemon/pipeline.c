@@ -263,6 +263,11 @@ struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p)
     return j;
 }
 
+const struct prn_output *mz_pipeline_output(const struct mz_pipeline *p)
+{
+    return p->out;
+}
+
 void mz_pipeline_free(struct mz_pipeline *p)
 {
     if (!p)

@@ -52,6 +52,10 @@ void mz_pipeline_request_reload(struct mz_pipeline *p);
  * threads. */
 void mz_pipeline_drain(struct mz_pipeline *p);
 struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p);
+/* The printers (printers/printer.h: prn_output_net_stats for the network
+ * outputs' counters), or NULL when the pipeline prints observations. */
+struct prn_output;
+const struct prn_output *mz_pipeline_output(const struct mz_pipeline *p);
 void mz_pipeline_free(struct mz_pipeline *p);
 
 /* The detect engine (NULL when the pipeline has none): for its interest

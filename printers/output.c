@@ -24,6 +24,7 @@
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
 #include "printers/printer.h"
+#include "printers/prn_net.h"
 
 #define MAX_PRINTERS 8
 #define IDLE_WAIT_MS 100
@@ -240,6 +241,14 @@ struct prn_output *prn_output_new(const struct mz_config *cfg)
             goto fail;
         (void)mz_strlcpy(o->spool_dir, dir, sizeof(o->spool_dir));
     }
+    /* network outputs: a failing endpoint degrades to spooling, but a bad
+     * setting is an error at start */
+    if (cfg->outputs.webhook.c.enabled && prn_output_add(o, prn_webhook_new(cfg)))
+        goto fail;
+    if (cfg->outputs.kafka.c.enabled && prn_output_add(o, prn_kafka_new(cfg)))
+        goto fail;
+    if (cfg->outputs.syslog.c.enabled && prn_output_add(o, prn_syslog_new(cfg)))
+        goto fail;
     return o;
 fail:
     log_error("printers: cannot set up the configured printers");
@@ -374,8 +383,37 @@ struct cJSON *prn_output_stats_json(const struct prn_output *o)
         cJSON_AddNumberToObject(p, "errors", (double)atomic_load(&s->errors));
         cJSON_AddNumberToObject(p, "spilled", (double)atomic_load(&s->spilled));
         cJSON_AddNumberToObject(p, "queued", (double)mz_mpmc_size(s->q));
+        struct prn_net_stats ns;
+        if (prn_net_stats(s->p, &ns) == 0) {
+            cJSON *n = cJSON_AddObjectToObject(p, "delivery");
+            cJSON_AddNumberToObject(n, "sent", (double)ns.sent);
+            cJSON_AddNumberToObject(n, "failed", (double)ns.failed);
+            cJSON_AddNumberToObject(n, "retried", (double)ns.retried);
+            cJSON_AddNumberToObject(n, "spooled", (double)ns.spooled);
+            cJSON_AddNumberToObject(n, "refused", (double)ns.refused);
+            cJSON_AddNumberToObject(n, "rejected", (double)ns.rejected);
+            cJSON_AddNumberToObject(n, "torn", (double)ns.torn);
+            cJSON_AddNumberToObject(n, "spool_bytes", (double)ns.spool_bytes);
+            cJSON_AddNumberToObject(n, "spool_records", (double)ns.spool_records);
+            cJSON_AddNumberToObject(n, "queued", (double)ns.queued);
+            cJSON_AddBoolToObject(n, "up", ns.up);
+        }
     }
     return j;
+}
+
+int prn_output_net_stats(const struct prn_output *o, size_t i, const char **name,
+                         struct prn_net_stats *out)
+{
+    for (size_t k = 0; k < o->n; k++) {
+        if (prn_net_stats(o->slots[k].p, out) != 0)
+            continue;
+        if (i-- == 0) {
+            *name = o->slots[k].p->name;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 int64_t prn_output_written(const struct prn_output *o, const char *name)

@@ -45,10 +45,17 @@ struct prn_printer *prn_varlog_new(const char *path, uint64_t max_size, uint32_t
                                    enum mz_fsync_policy fsync, uint64_t fsync_interval_ms,
                                    bool audit);
 
+/* The network outputs (outputs.webhook, outputs.kafka, outputs.syslog):
+ * each its own memory queue, on-disk spool and sender thread (prn_net.h).
+ * NULL on a bad setting (logged, naming the key). */
+struct prn_printer *prn_webhook_new(const struct mz_config *cfg);
+struct prn_printer *prn_kafka_new(const struct mz_config *cfg);
+struct prn_printer *prn_syslog_new(const struct mz_config *cfg);
+
 struct prn_output;
-/* Builds the printers from cfg: stdout, varlog, and the audit log (audit.log
- * beside the varlog file). Threads start with prn_output_start. NULL on error
- * (logged). */
+/* Builds the printers from cfg: stdout, varlog, the audit log (audit.log
+ * beside the varlog file) and the enabled network outputs. Threads start with prn_output_start.
+ * NULL on error (logged). */
 struct prn_output *prn_output_new(const struct mz_config *cfg);
 /* Adds a printer before prn_output_start (tests, extra printers). Takes p. */
 int prn_output_add(struct prn_output *o, struct prn_printer *p) MZ_MUST_CHECK;
@@ -65,6 +72,12 @@ void prn_output_submit(struct prn_output *o, struct mz_alert *alert);
  * the threads. Call once, after the last submit. */
 void prn_output_drain(struct prn_output *o);
 struct cJSON *prn_output_stats_json(const struct prn_output *o);
+/* The counters of network output i (0, 1, ... in the order they were
+ * added: webhook, kafka, syslog when enabled); *name is its name. 0, or
+ * -ENOENT past the last one. Thread-safe; what /metrics exports. */
+struct prn_net_stats;
+int prn_output_net_stats(const struct prn_output *o, size_t i, const char **name,
+                         struct prn_net_stats *out) MZ_MUST_CHECK;
 /* Lines a printer has written so far; -1 when there is no such printer. */
 int64_t prn_output_written(const struct prn_output *o, const char *name);
 void prn_output_free(struct prn_output *o);

@@ -31,24 +31,6 @@ struct varlog {
     bool dirty;
 };
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[PATH_MAX];
-    if (mz_strlcpy(tmp, dir, sizeof(tmp)))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0750) && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0750) && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* Cuts a torn last line (no trailing newline) back to the last whole line. */
 static int repair_tail(int fd, const char *path)
 {
@@ -100,7 +82,7 @@ static int varlog_open(struct varlog *v)
     slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if ((r = mkdir_p(dir)))
+        if ((r = mz_mkdir_p(dir, 0750)))
             return r;
     }
     v->fd = open(v->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);

@@ -10,6 +10,10 @@ pkgs=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libpcre2-dev
   libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev
+  # the network outputs (printers/prn_*.c) and their tests: Kafka client
+  # with its mock cluster, rsyslog as the syslog receiver, openssl for the
+  # webhook test's CA
+  librdkafka-dev rsyslog
   iproute2 python3 bpftrace dnsmasq
   # what the attack corpus (tests/attacks/) and its benign controls run
   procps util-linux e2fsprogs curl wget xxd openssl perl gawk busybox

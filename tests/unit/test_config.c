@@ -49,6 +49,38 @@ static void test_documented_file_matches_defaults(void **state)
     assert_int_equal(a.printers.varlog.max_size, d.printers.varlog.max_size);
     assert_int_equal(a.printers.varlog.fsync, d.printers.varlog.fsync);
     assert_string_equal(a.printers.varlog.path, d.printers.varlog.path);
+    const struct mz_output_common *oa[] = {&a.outputs.webhook.c, &a.outputs.kafka.c,
+                                           &a.outputs.syslog.c};
+    const struct mz_output_common *od[] = {&d.outputs.webhook.c, &d.outputs.kafka.c,
+                                           &d.outputs.syslog.c};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(oa[i]->enabled, od[i]->enabled);
+        assert_int_equal(oa[i]->queue, od[i]->queue);
+        assert_int_equal(oa[i]->batch, od[i]->batch);
+        assert_int_equal(oa[i]->batch_wait_ms, od[i]->batch_wait_ms);
+        assert_int_equal(oa[i]->timeout_ms, od[i]->timeout_ms);
+        assert_int_equal(oa[i]->retry_min_ms, od[i]->retry_min_ms);
+        assert_int_equal(oa[i]->retry_max_ms, od[i]->retry_max_ms);
+        assert_string_equal(oa[i]->spool_dir, od[i]->spool_dir);
+        assert_int_equal(oa[i]->spool_max_size, od[i]->spool_max_size);
+        assert_int_equal(oa[i]->spool_fsync, od[i]->spool_fsync);
+        assert_int_equal(oa[i]->drain_wait_ms, od[i]->drain_wait_ms);
+    }
+    assert_string_equal(a.outputs.webhook.url, d.outputs.webhook.url);
+    assert_null(a.outputs.webhook.token_file);
+    assert_string_equal(a.outputs.webhook.token_env, d.outputs.webhook.token_env);
+    assert_null(a.outputs.webhook.ca_file);
+    assert_int_equal(a.outputs.webhook.tls_verify, d.outputs.webhook.tls_verify);
+    assert_string_equal(a.outputs.kafka.brokers, d.outputs.kafka.brokers);
+    assert_string_equal(a.outputs.kafka.topic, d.outputs.kafka.topic);
+    assert_string_equal(a.outputs.kafka.security_protocol, d.outputs.kafka.security_protocol);
+    assert_null(a.outputs.kafka.sasl_mechanism);
+    assert_null(a.outputs.kafka.sasl_password_file);
+    assert_int_equal(a.outputs.syslog.transport, d.outputs.syslog.transport);
+    assert_string_equal(a.outputs.syslog.address, d.outputs.syslog.address);
+    assert_int_equal(a.outputs.syslog.port, d.outputs.syslog.port);
+    assert_int_equal(a.outputs.syslog.facility, d.outputs.syslog.facility);
+    assert_string_equal(a.outputs.syslog.app_name, d.outputs.syslog.app_name);
     mz_config_free(&a);
     mz_config_free(&d);
 }
@@ -64,7 +96,9 @@ static void test_values_parse(void **state)
                     "attenuator:\n  enabled: yes\n  mode: block\n  temperature: 0.5\n"
                     "  block:\n    max_importance: high\n"
                     "  suppress:\n    - recipe: os_*\n      exe: /usr/bin/ansible\n"
-                    "printers:\n  varlog:\n    max_size: 64KiB\n    fsync: always\n";
+                    "printers:\n  varlog:\n    max_size: 64KiB\n    fsync: always\n"
+                    "outputs:\n  syslog:\n    enabled: true\n    transport: udp\n"
+                    "    spool_max_size: 1MiB\n  webhook:\n    ca_file: /etc/ca.pem\n";
     assert_int_equal(load(y, &c, err), 0);
     assert_int_equal(c.log_level, MZ_LOG_DEBUG);
     assert_int_equal(c.collector.cadence_ms, 2000);
@@ -78,6 +112,10 @@ static void test_values_parse(void **state)
     assert_string_equal(c.attenuator.suppress[0].recipe, "os_*");
     assert_string_equal(c.attenuator.suppress[0].exe, "/usr/bin/ansible");
     assert_null(c.attenuator.suppress[0].path);
+    assert_true(c.outputs.syslog.c.enabled);
+    assert_int_equal(c.outputs.syslog.transport, MZ_SYSLOG_UDP);
+    assert_int_equal(c.outputs.syslog.c.spool_max_size, 1u << 20);
+    assert_string_equal(c.outputs.webhook.ca_file, "/etc/ca.pem");
     assert_int_equal(c.printers.varlog.max_size, 65536);
     assert_int_equal(c.printers.varlog.fsync, MZ_FSYNC_ALWAYS);
     mz_config_free(&c);
@@ -109,6 +147,20 @@ static void test_errors_name_line_column_and_key(void **state)
         {"collector:\n  cadence: 1s\n bad\n", "t.yaml:3:"},
         {"attenuator:\n  suppress:\n    - recipe: x\n      user: root\n",
          "t.yaml:4:7: attenuator.suppress[0].user: unknown key"},
+        {"outputs:\n  syslog:\n    transport: sctp\n",
+         "t.yaml:3:16: outputs.syslog.transport: expected one of udp, tcp"},
+        {"outputs:\n  webhook:\n    spool_max_size: 1KiB\n",
+         "t.yaml:3:21: outputs.webhook.spool_max_size: 1KiB is out of range"},
+        {"outputs:\n  kafka:\n    batch: 0\n",
+         "t.yaml:3:12: outputs.kafka.batch: 0 is out of range"},
+        {"outputs:\n  syslog:\n    port: 70000\n",
+         "t.yaml:3:11: outputs.syslog.port: 70000 is out of range"},
+        {"outputs:\n  webhook:\n    url: http://collector.example:80/x\n",
+         "t.yaml:3:10: outputs.webhook.url: expected an https:// URL"},
+        {"outputs:\n  syslog:\n    retry_max: 1s\n    retry_min: 2s\n",
+         "t.yaml:4:16: outputs.syslog.retry_min: longer than retry_max"},
+        {"outputs:\n  webhook:\n    tls_verfy: false\n",
+         "t.yaml:3:5: outputs.webhook.tls_verfy: unknown key"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct mz_config c;

@@ -357,6 +357,29 @@ static const char *const match_how_names[MZ_MH__COUNT] = {
     "exact", "base", "dir", "regex", "list", "cidr", "port", "number", "score",
 };
 
+void mz_match_part_set_pattern(struct mz_match_part *p, const char *s)
+{
+    const unsigned char *in = (const unsigned char *)(s ? s : "");
+    size_t o = 0, n = strlen((const char *)in);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = mz_utf8_decode(in + i, n - i, &cp);
+        if (l == 0) {
+            if (o + 1 >= sizeof(p->pattern))
+                break;
+            p->pattern[o++] = '?';
+            i++;
+            continue;
+        }
+        if (o + l >= sizeof(p->pattern))
+            break;
+        memcpy(p->pattern + o, in + i, l);
+        o += l;
+        i += l;
+    }
+    memset(p->pattern + o, 0, sizeof(p->pattern) - o);
+}
+
 const char *mz_match_field_name(unsigned field)
 {
     return field < MZ_MF__COUNT ? match_field_names[field] : "?";
@@ -436,8 +459,17 @@ struct jw {
 
 static void jw_raw(struct jw *w, const char *s, size_t n)
 {
-    if (!w->err && n)
-        w->err = mz_buf_append(w->b, s, n);
+    struct mz_buf *b = w->b;
+    if (w->err || !n)
+        return;
+    if (b->data && n < b->alloc - b->len && n <= b->cap - b->len) {
+        /* room already: what mz_buf_append does, without its call */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    w->err = mz_buf_append(b, s, n);
 }
 
 static void jw_sep(struct jw *w)
@@ -499,12 +531,23 @@ static void jw_quoted(struct jw *w, const char *s)
 }
 
 /* The member's key (or, with key NULL, an array element's separator). */
+/* Keys are our own literals: nothing in them needs escaping. */
 static void jw_key(struct jw *w, const char *key)
 {
     jw_sep(w);
     if (key) {
-        jw_quoted(w, key);
-        jw_raw(w, ":", 1);
+        char k[64];
+        size_t n = strlen(key);
+        if (n + 3 > sizeof(k)) {
+            jw_quoted(w, key);
+            jw_raw(w, ":", 1);
+            return;
+        }
+        k[0] = '"';
+        memcpy(k + 1, key, n);
+        k[n + 1] = '"';
+        k[n + 2] = ':';
+        jw_raw(w, k, n + 3);
     }
 }
 
@@ -604,7 +647,8 @@ static void jw_num(struct jw *w, const char *key, double d)
     if (d != (double)iv && milli_text(d, buf)) {
         /* the common case (confidence, latency_ms), without printf */
     } else if (d == (double)iv) {
-        snprintf(buf, sizeof(buf), "%d", iv);
+        jw_int(w, key, iv); /* 0 ms, 1.0: without printf */
+        return;
     } else {
         snprintf(buf, sizeof(buf), "%1.15g", d);
         double back = strtod(buf, NULL);
@@ -1312,7 +1356,7 @@ static int matched_from_json(struct jctx *c, const cJSON *j, struct mz_matched *
             p->index = (uint8_t)idx;
             p->off = (uint16_t)off;
             p->len = (uint16_t)len;
-            mz_strlcpy(p->pattern, pt->valuestring, sizeof(p->pattern));
+            mz_match_part_set_pattern(p, pt->valuestring);
         }
         i++;
     }

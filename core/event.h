@@ -326,6 +326,9 @@ const char *mz_match_field_name(unsigned field); /* "path", ...; "?" when unknow
 const char *mz_match_how_name(unsigned how);     /* "exact", ...; "?" when unknown */
 int mz_match_field_parse(const char *s, unsigned *out);
 int mz_match_how_parse(const char *s, unsigned *out);
+/* Sets p->pattern to s, cut to MZ_MATCHED_PAT - 1 bytes at a character
+ * boundary; bytes that are not valid UTF-8 become '?'. */
+void mz_match_part_set_pattern(struct mz_match_part *p, const char *s);
 
 /* --- JSON ------------------------------------------------------------------- */
 /* Appends the JSON form (one object, no newline) to out. 0, or -E2BIG when

@@ -183,9 +183,11 @@ static void rec_add(const struct mctx *c, uint8_t field, uint8_t index, uint8_t 
     p->how = how;
     p->off = (uint16_t)(off > UINT16_MAX ? UINT16_MAX : off);
     p->len = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+    char pat[4 * MZ_MATCHED_PAT];
     va_start(ap, fmt);
-    vsnprintf(p->pattern, sizeof(p->pattern), fmt, ap);
+    vsnprintf(pat, sizeof(pat), fmt, ap);
     va_end(ap);
+    mz_match_part_set_pattern(p, pat); /* cut at a character boundary */
 }
 
 static void rec_regex(const struct mctx *c, uint8_t field, uint8_t index,

@@ -285,13 +285,31 @@ static void test_json_round_trip(void **state)
     mz_detection_free(d);
 }
 
+/* A pattern is cut at a character boundary, never inside one, and
+ * invalid bytes do not reach the JSON. */
+static void test_pattern_cut(void **state)
+{
+    (void)state;
+    struct mz_match_part p;
+    char s[128];
+    memset(s, 'a', 46);
+    memcpy(s + 46, "\xc3\xa9\xc3\xa9", 5); /* "éé" from byte 46: the first does not fit */
+    mz_match_part_set_pattern(&p, s);
+    assert_int_equal(strlen(p.pattern), 46);
+    mz_match_part_set_pattern(&p, "ab\xff" "cd\xc3");
+    assert_string_equal(p.pattern, "ab?cd?");
+    mz_match_part_set_pattern(&p, "/etc/sh\xc3\xa9" "dow");
+    assert_string_equal(p.pattern, "/etc/sh\xc3\xa9" "dow");
+}
+
 int main(void)
 {
     mz_log_set_level(MZ_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_path), cmocka_unit_test(test_base_and_args),
-        cmocka_unit_test(test_or_group),   cmocka_unit_test(test_domain_port_cidr),
-        cmocka_unit_test(test_bounded),    cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_exact_path),  cmocka_unit_test(test_base_and_args),
+        cmocka_unit_test(test_or_group),    cmocka_unit_test(test_domain_port_cidr),
+        cmocka_unit_test(test_bounded),     cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_pattern_cut),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

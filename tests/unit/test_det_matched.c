@@ -296,10 +296,13 @@ static void test_pattern_cut(void **state)
     memcpy(s + 46, "\xc3\xa9\xc3\xa9", 5); /* "éé" from byte 46: the first does not fit */
     mz_match_part_set_pattern(&p, s);
     assert_int_equal(strlen(p.pattern), 46);
-    mz_match_part_set_pattern(&p, "ab\xff" "cd\xc3");
+    mz_match_part_set_pattern(&p, "ab\xff"
+                                  "cd\xc3");
     assert_string_equal(p.pattern, "ab?cd?");
-    mz_match_part_set_pattern(&p, "/etc/sh\xc3\xa9" "dow");
-    assert_string_equal(p.pattern, "/etc/sh\xc3\xa9" "dow");
+    mz_match_part_set_pattern(&p, "/etc/sh\xc3\xa9"
+                                  "dow");
+    assert_string_equal(p.pattern, "/etc/sh\xc3\xa9"
+                                   "dow");
 }
 
 int main(void)

@@ -106,6 +106,19 @@ PY
 replay_att "$T/clean.jsonl"
 exactly_once "$N" >/dev/null || fail "exactly once (clean, cached)"
 [ "$(requests)" -eq "$calls" ] || fail "$(( $(requests) - calls )) model calls with a warm cache"
+# withheld from the cache (the memory front, without its mutex): the
+# model's reason is still in the audit log
+python3 - "$T/log/audit.log" "$N" <<'PY' || fail "audit entries (cached)"
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    a = json.loads(l)["attenuation"]
+    assert a["withheld"] and a["status"] == "cached" and a["cache_hit"], a
+    assert a["reason"] == "fixture verdict", "withheld from the cache without the reason: %s" % a
+    assert a["shape"]["verdict"] == "false_positive", a
+    n += 1
+assert n * 10 >= int(sys.argv[2]) * 9, n
+PY
 
 # redaction: a payload behind a secret-like key, a base64 payload, a
 # passphrase: never withheld (even by a model that calls them all false

@@ -678,6 +678,12 @@ static void ident_of(const struct mz_detection *det, struct ident *b)
     ident_mem(b, &na, sizeof(na));
     for (size_t i = 0; i < na; i++)
         ident_str(b, p->ancestry[i]);
+    /* the shape context names what the recipe matched (parts are zeroed
+     * past their NUL: detect and the JSON reader clear them) */
+    ident_mem(b, &det->matched.n, sizeof(det->matched.n));
+    ident_mem(b, det->matched.part,
+              (det->matched.n < MZ_MATCHED_MAX ? det->matched.n : MZ_MATCHED_MAX) *
+                  sizeof(det->matched.part[0]));
     switch (o->kind) {
     case MZ_OBS_EXEC:
     case MZ_OBS_FILE:

@@ -5,7 +5,8 @@
  * Workload: a stream of lookups (one per alert that no suppression rule
  * took) with a high hit rate, and rare stores (one per model answer). A
  * two-way set associative memory front of min(max_entries, 16384) slots
- * answers most hits without SQL and without the mutex: each slot is a
+ * answers most hits without SQL and without the mutex (with the reason
+ * too, when it is at most FRONT_REASON bytes): each slot is a
  * seqlock (every field atomic; writers hold the mutex and make the sequence
  * odd while they change it; a reader that sees it change falls back to the
  * locked path). A miss there falls through to a prepared SELECT under the
@@ -35,9 +36,19 @@
 #define SCHEMA_VER 1
 #define REASON_CAP 4096
 
+/* A reason up to FRONT_REASON bytes is also held in the slot itself, as
+ * atomic words, so that a hit that wants it (reason and block modes: the
+ * audit log) is answered without the mutex; a longer one takes the locked
+ * path (still no SQL). The front is calloc'ed: pages no slot used are not
+ * resident. */
+#define FRONT_REASON 256
+#define REASON_NULL  UINT32_MAX       /* the entry has no reason */
+#define REASON_LONG  (UINT32_MAX - 1) /* longer than FRONT_REASON: in reason only */
+
 /* A slot of the memory front: a seqlock. Writers hold mu; readers without
- * mu check that seq was even and unchanged around their loads. The reason
- * is only touched under mu (reason mode takes the locked path). */
+ * mu check that seq was even and unchanged around their loads. reason (the
+ * whole text, any length) is only touched under mu; reason_w holds a copy
+ * of a short one for the readers without mu. */
 struct front_slot {
     _Atomic uint32_t seq;
     _Atomic uint32_t used;
@@ -47,7 +58,9 @@ struct front_slot {
     _Atomic uint32_t verdict;
     _Atomic uint64_t confidence;  /* the bits of a double */
     _Atomic uint64_t severity[2]; /* 16 bytes, NUL-padded */
-    char *reason;                 /* under mu */
+    _Atomic uint32_t reason_len;  /* bytes in reason_w, or REASON_NULL / REASON_LONG */
+    _Atomic uint64_t reason_w[FRONT_REASON / 8];
+    char *reason; /* under mu */
 };
 
 struct att_cache {
@@ -63,6 +76,7 @@ struct att_cache {
     size_t nfront; /* power of two */
     _Atomic uint64_t tick;
     _Atomic uint64_t hits, misses, stores, evicted, errors;
+    _Atomic uint64_t front_hits; /* of hits: answered by the front without the mutex */
 };
 
 static uint64_t now_ms(void)
@@ -236,6 +250,18 @@ static void front_store(struct att_cache *c, const unsigned char key[32],
     atomic_store_explicit(&s->confidence, conf, WR);
     atomic_store_explicit(&s->severity[0], sev[0], WR);
     atomic_store_explicit(&s->severity[1], sev[1], WR);
+    size_t rl = e->reason ? strlen(e->reason) : 0;
+    if (!e->reason) {
+        atomic_store_explicit(&s->reason_len, REASON_NULL, WR);
+    } else if (rl > FRONT_REASON) {
+        atomic_store_explicit(&s->reason_len, REASON_LONG, WR);
+    } else {
+        uint64_t words[FRONT_REASON / 8] = {0};
+        memcpy(words, e->reason, rl);
+        for (size_t i = 0; i < (rl + 7) / 8; i++)
+            atomic_store_explicit(&s->reason_w[i], words[i], WR);
+        atomic_store_explicit(&s->reason_len, (uint32_t)rl, WR);
+    }
     atomic_store_explicit(&s->used, 1, WR);
     slot_write_end(s);
     free(s->reason);
@@ -259,10 +285,31 @@ static void slot_read(struct front_slot *s, struct att_cache_entry *out, uint64_
 
 static bool fresh(const struct att_cache *c, uint64_t created_ms, uint64_t now);
 
-/* The lock-free hit path. 1: hit (out filled, no reason); 0: not in the
- * front or a writer got in the way (take the locked path). */
+/* Copies a short reason out of the slot into buf (NUL-terminated); false
+ * when the slot holds none of front size (REASON_LONG). Without mu the
+ * caller validates the sequence around the call. */
+static bool slot_reason(struct front_slot *s, char buf[FRONT_REASON + 1], bool *null)
+{
+    uint32_t rl = atomic_load_explicit(&s->reason_len, RD);
+    uint64_t words[FRONT_REASON / 8];
+    *null = rl == REASON_NULL;
+    buf[0] = '\0';
+    if (rl == REASON_NULL)
+        return true;
+    if (rl > FRONT_REASON)
+        return false;
+    for (size_t i = 0; i < (rl + 7) / 8; i++)
+        words[i] = atomic_load_explicit(&s->reason_w[i], RD);
+    memcpy(buf, words, rl);
+    buf[rl] = '\0';
+    return true;
+}
+
+/* The lock-free hit path. 1: hit (out filled, the reason too when
+ * want_reason); 0: not in the front, a reason too long for it, or a writer
+ * got in the way (take the locked path). */
 static int front_read(struct att_cache *c, const unsigned char key[32], uint64_t now,
-                      struct att_cache_entry *out)
+                      bool want_reason, struct att_cache_entry *out)
 {
     size_t b = front_base(c, key);
     uint64_t w[4];
@@ -271,20 +318,26 @@ static int front_read(struct att_cache *c, const unsigned char key[32], uint64_t
         struct front_slot *s = &c->front[b ^ k];
         struct att_cache_entry e;
         uint64_t created;
+        char reason[FRONT_REASON + 1];
+        bool have_reason = true, null = true;
         uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
         if (s1 & 1)
             return 0;
         bool match = atomic_load_explicit(&s->used, RD) && slot_has_key(s, w);
-        if (match)
+        if (match) {
             slot_read(s, &e, &created);
+            if (want_reason)
+                have_reason = slot_reason(s, reason, &null);
+        }
         if (atomic_load_explicit(&s->seq, RLX) != s1)
             return 0;
         if (!match)
             continue;
-        if (!fresh(c, created, now))
+        if (!fresh(c, created, now) || !have_reason)
             return 0;
         atomic_store_explicit(&s->last_use, atomic_fetch_add_explicit(&c->tick, 1, RLX) + 1, RLX);
         *out = e;
+        out->reason = want_reason && !null ? mz_strdup(reason) : NULL;
         return 1;
     }
     return 0;
@@ -513,8 +566,9 @@ int att_cache_get(struct att_cache *c, const unsigned char key[32], bool want_re
     memset(out, 0, sizeof(*out));
     if (!c || !atomic_load(&c->on))
         return -EIO;
-    if (!want_reason && front_read(c, key, now, out)) {
+    if (front_read(c, key, now, want_reason, out)) {
         atomic_fetch_add_explicit(&c->hits, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->front_hits, 1, memory_order_relaxed);
         return 0;
     }
     pthread_mutex_lock(&c->mu);
@@ -628,6 +682,7 @@ cJSON *att_cache_stats_json(const struct att_cache *cc)
     if (!c)
         return o;
     cJSON_AddNumberToObject(o, "hits", (double)atomic_load(&c->hits));
+    cJSON_AddNumberToObject(o, "front_hits", (double)atomic_load(&c->front_hits));
     cJSON_AddNumberToObject(o, "misses", (double)atomic_load(&c->misses));
     cJSON_AddNumberToObject(o, "stores", (double)atomic_load(&c->stores));
     cJSON_AddNumberToObject(o, "evicted", (double)atomic_load(&c->evicted));

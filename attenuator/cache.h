@@ -11,8 +11,9 @@
  * running) is logged once and switches the cache off: every lookup then
  * misses and every store is dropped. The daemon keeps running either way.
  *
- * Thread-safe: stores (from the model workers), SQL lookups and reason-mode
- * lookups take one mutex; front hits without a reason take none. Return convention: 0 or a negative
+ * Thread-safe: stores (from the model workers) and SQL lookups take one
+ * mutex; front hits take none (those that want a reason longer than 256
+ * bytes take it, still without SQL). Return convention: 0 or a negative
  * errno.
  */
 #ifndef MIZAN_ATTENUATOR_CACHE_H
@@ -59,7 +60,8 @@ int att_cache_put(struct att_cache *c, const unsigned char key[32], const struct
 bool att_cache_is_on(const struct att_cache *c);
 /* Rows in the table (a COUNT query), or a negative errno. */
 int64_t att_cache_rows(struct att_cache *c);
-/* hits, misses, stores, evicted, errors, on. */
+/* hits, front_hits (of hits: answered without the mutex), misses, stores,
+ * evicted, errors, on. */
 struct cJSON *att_cache_stats_json(const struct att_cache *c);
 
 #endif

@@ -1114,6 +1114,106 @@ int att_shape_string(const char *kind, const char *s, struct mz_buf *out, char *
 }
 
 /* ------------------------------------------------------------------------ */
+/* what the recipe matched (detect's record, event.h mz_matched)             */
+
+/* The text of the field a part names, or NULL. */
+static const char *part_field(const struct mz_detection *det, const struct mz_match_part *p)
+{
+    const struct mz_observation *o = &det->obs;
+    const struct mz_process *pr = &o->proc;
+    switch (p->field) {
+    case MZ_MF_PATH:
+        return o->file.path;
+    case MZ_MF_PATH2:
+        return o->file.path2;
+    case MZ_MF_EXE:
+        return pr->exe;
+    case MZ_MF_ARGS:
+        return pr->args;
+    case MZ_MF_CWD:
+        return pr->cwd;
+    case MZ_MF_USER:
+        return pr->user;
+    case MZ_MF_ANCESTRY:
+        return p->index < pr->n_ancestry ? pr->ancestry[p->index] : NULL;
+    case MZ_MF_DOMAIN:
+        return o->kind == MZ_OBS_FLOW ? o->flow.domain : NULL;
+    case MZ_MF_DETAIL:
+        return o->kind == MZ_OBS_TAMPER ? o->tamper.detail : NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* Units (tokens, components, labels) of s before byte at, split on sep. */
+static size_t units_before(const char *s, size_t at, char sep)
+{
+    size_t u = 0;
+    bool in = false;
+    for (size_t i = 0; i < at && s[i]; i++) {
+        bool is_sep = sep == ' ' ? c_space((unsigned char)s[i]) : s[i] == sep;
+        if (!is_sep && !in)
+            u++;
+        in = !is_sep;
+    }
+    return u;
+}
+
+/* Where in its field a part lies, by position only ("tokens 2-3 of 5",
+ * "base name", "whole field"): never the field's text. */
+static void part_where(const struct mz_detection *det, const struct mz_match_part *p, char *buf,
+                       size_t n)
+{
+    const char *v = part_field(det, p);
+    snprintf(buf, n, "%s", "");
+    if (!v || !p->len)
+        return;
+    size_t len = strlen(v), off = p->off, end = (size_t)p->off + p->len;
+    if (off >= len || end > len) {
+        snprintf(buf, n, "span beyond the field");
+        return;
+    }
+    if (off == 0 && end == len) {
+        snprintf(buf, n, "whole field");
+        return;
+    }
+    char sep = p->field == MZ_MF_ARGS || p->field == MZ_MF_DETAIL ? ' '
+               : p->field == MZ_MF_DOMAIN                         ? '.'
+                                                                  : '/';
+    const char *unit = sep == ' ' ? "tokens" : sep == '.' ? "labels" : "components";
+    const char *b = strrchr(v, '/');
+    if (sep == '/' && b && (size_t)(b + 1 - v) == off && end == len) {
+        snprintf(buf, n, "base name");
+        return;
+    }
+    size_t first = units_before(v, off + 1, sep), last = units_before(v, end, sep),
+           total = units_before(v, len, sep);
+    if (first == 0)
+        first = 1;
+    if (last < first)
+        last = first;
+    snprintf(buf, n, "%s %zu-%zu of %zu", unit, first, last, total);
+}
+
+/* One part as the shape context shows it: "args: regex PATTERN (tokens
+ * 1-2 of 4)". The pattern is the recipe's, never the field's text. */
+static void part_text(const struct mz_detection *det, const struct mz_match_part *p, char *buf,
+                      size_t n)
+{
+    char where[64], field[24];
+    part_where(det, p, where, sizeof(where));
+    if (p->field == MZ_MF_ANCESTRY)
+        snprintf(field, sizeof(field), "ancestry[%u]", p->index);
+    else
+        snprintf(field, sizeof(field), "%s", mz_match_field_name(p->field));
+    char pat[MZ_MATCHED_PAT];
+    memcpy(pat, p->pattern, sizeof(pat));
+    pat[sizeof(pat) - 1] = '\0';
+    snprintf(buf, n, "%s: %s %s%s%s%s", field, mz_match_how_name(p->how), pat, where[0] ? " (" : "",
+             where, where[0] ? ")" : "");
+}
+
+/* ------------------------------------------------------------------------ */
 /* one detection                                                             */
 
 struct walker {
@@ -1231,6 +1331,11 @@ int att_shape_scan(const struct mz_detection *det, bool want_digest, struct att_
     default:
         break;
     }
+    for (size_t i = 0; i < det->matched.n && i < MZ_MATCHED_MAX; i++) {
+        char t[192];
+        part_text(det, &det->matched.part[i], t, sizeof(t));
+        dig_field(&w, "matched", t);
+    }
     if (out->guard && !out->untrusted)
         out->untrusted = true; /* cannot happen: a guard hit is a finding */
     if (want_digest) {
@@ -1332,6 +1437,14 @@ cJSON *att_shape_to_json(const struct mz_detection *det)
         break;
     default:
         break;
+    }
+    if (det->matched.n) {
+        cJSON *m = cJSON_AddArrayToObject(doc, "matched");
+        for (size_t i = 0; i < det->matched.n && i < MZ_MATCHED_MAX; i++) {
+            char t[192];
+            part_text(det, &det->matched.part[i], t, sizeof(t));
+            cJSON_AddItemToArray(m, cJSON_CreateString(t));
+        }
     }
     cJSON_AddNumberToObject(doc, "count", (double)(o->count ? o->count : 1));
     return doc;

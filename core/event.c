@@ -348,6 +348,66 @@ int mz_flow_action_parse(const char *s, uint32_t *bit)
     return r;
 }
 
+static const char *const match_field_names[MZ_MF__COUNT] = {
+    "none",       "path",        "path2",      "exe",      "args",       "comm",
+    "cwd",        "user",        "container",  "ancestry", "domain",     "remote_addr",
+    "local_addr", "remote_port", "local_port", "detail",   "exe_sha256", "id",
+};
+static const char *const match_how_names[MZ_MH__COUNT] = {
+    "exact", "base", "dir", "regex", "list", "cidr", "port", "number", "score",
+};
+
+void mz_match_part_set_pattern(struct mz_match_part *p, const char *s)
+{
+    const unsigned char *in = (const unsigned char *)(s ? s : "");
+    size_t o = 0, n = strlen((const char *)in);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = mz_utf8_decode(in + i, n - i, &cp);
+        if (l == 0) {
+            if (o + 1 >= sizeof(p->pattern))
+                break;
+            p->pattern[o++] = '?';
+            i++;
+            continue;
+        }
+        if (o + l >= sizeof(p->pattern))
+            break;
+        memcpy(p->pattern + o, in + i, l);
+        o += l;
+        i += l;
+    }
+    memset(p->pattern + o, 0, sizeof(p->pattern) - o);
+}
+
+const char *mz_match_field_name(unsigned field)
+{
+    return field < MZ_MF__COUNT ? match_field_names[field] : "?";
+}
+
+const char *mz_match_how_name(unsigned how)
+{
+    return how < MZ_MH__COUNT ? match_how_names[how] : "?";
+}
+
+int mz_match_field_parse(const char *s, unsigned *out)
+{
+    int v;
+    int r = parse_name(match_field_names, MZ_MF__COUNT, s, &v);
+    if (r == 0)
+        *out = (unsigned)v;
+    return r;
+}
+
+int mz_match_how_parse(const char *s, unsigned *out)
+{
+    int v;
+    int r = parse_name(match_how_names, MZ_MH__COUNT, s, &v);
+    if (r == 0)
+        *out = (unsigned)v;
+    return r;
+}
+
 const char *mz_proto_name(uint8_t proto)
 {
     switch (proto) {
@@ -399,8 +459,17 @@ struct jw {
 
 static void jw_raw(struct jw *w, const char *s, size_t n)
 {
-    if (!w->err && n)
-        w->err = mz_buf_append(w->b, s, n);
+    struct mz_buf *b = w->b;
+    if (w->err || !n)
+        return;
+    if (b->data && n < b->alloc - b->len && n <= b->cap - b->len) {
+        /* room already: what mz_buf_append does, without its call */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    w->err = mz_buf_append(b, s, n);
 }
 
 static void jw_sep(struct jw *w)
@@ -462,12 +531,23 @@ static void jw_quoted(struct jw *w, const char *s)
 }
 
 /* The member's key (or, with key NULL, an array element's separator). */
+/* Keys are our own literals: nothing in them needs escaping. */
 static void jw_key(struct jw *w, const char *key)
 {
     jw_sep(w);
     if (key) {
-        jw_quoted(w, key);
-        jw_raw(w, ":", 1);
+        char k[64];
+        size_t n = strlen(key);
+        if (n + 3 > sizeof(k)) {
+            jw_quoted(w, key);
+            jw_raw(w, ":", 1);
+            return;
+        }
+        k[0] = '"';
+        memcpy(k + 1, key, n);
+        k[n + 1] = '"';
+        k[n + 2] = ':';
+        jw_raw(w, k, n + 3);
     }
 }
 
@@ -567,7 +647,8 @@ static void jw_num(struct jw *w, const char *key, double d)
     if (d != (double)iv && milli_text(d, buf)) {
         /* the common case (confidence, latency_ms), without printf */
     } else if (d == (double)iv) {
-        snprintf(buf, sizeof(buf), "%d", iv);
+        jw_int(w, key, iv); /* 0 ms, 1.0: without printf */
+        return;
     } else {
         snprintf(buf, sizeof(buf), "%1.15g", d);
         double back = strtod(buf, NULL);
@@ -750,6 +831,29 @@ static void jw_summary(struct jw *w, const struct mz_summary *s)
     jw_close(w, '}');
 }
 
+/* What the recipe matched (detect's record), when it was recorded. */
+static void jw_matched(struct jw *w, const struct mz_matched *m)
+{
+    if (!m->n)
+        return;
+    jw_open(w, "matched", '[');
+    for (size_t i = 0; i < m->n && i < MZ_MATCHED_MAX; i++) {
+        const struct mz_match_part *p = &m->part[i];
+        jw_open(w, NULL, '{');
+        jw_str(w, "field", mz_match_field_name(p->field));
+        if (p->field == MZ_MF_ANCESTRY)
+            jw_int(w, "index", p->index);
+        jw_str(w, "how", mz_match_how_name(p->how));
+        jw_str(w, "pattern", p->pattern);
+        if (p->len) {
+            jw_int(w, "offset", p->off);
+            jw_int(w, "length", p->len);
+        }
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+}
+
 static double round3(double v)
 {
     return floor(v * 1000.0 + 0.5) / 1000.0;
@@ -811,6 +915,7 @@ int mz_detection_json(const struct mz_detection *det, struct mz_buf *out)
     jw_time(&w, "time", det->time_ns);
     jw_recipe(&w, &det->recipe);
     jw_summary(&w, det->summary);
+    jw_matched(&w, &det->matched);
     jw_observation_fields(&w, &det->obs);
     jw_close(&w, '}');
     return w.err;
@@ -827,6 +932,7 @@ int mz_alert_json(const struct mz_alert *alert, struct mz_buf *out)
     jw_recipe(&w, &alert->det.recipe);
     jw_time(&w, "detected_at", alert->det.time_ns);
     jw_summary(&w, alert->det.summary);
+    jw_matched(&w, &alert->det.matched);
     jw_observation_fields(&w, &alert->det.obs);
     jw_attenuation(&w, &alert->att);
     jw_close(&w, '}');
@@ -1209,6 +1315,54 @@ int mz_observation_from_json(const cJSON *j, struct mz_observation *out, char *e
     return r;
 }
 
+/* The optional "matched" array (what detect recorded; README "Replay
+ * formats"): at most MZ_MATCHED_MAX entries are kept, the rest set more. */
+static int matched_from_json(struct jctx *c, const cJSON *j, struct mz_matched *m)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "matched"), *e;
+    int i = 0;
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a))
+        return jfail(c, "matched: expected an array");
+    cJSON_ArrayForEach(e, a)
+    {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "field"),
+                    *h = cJSON_GetObjectItemCaseSensitive(e, "how"),
+                    *pt = cJSON_GetObjectItemCaseSensitive(e, "pattern");
+        unsigned fv, hv;
+        double idx = 0, off = 0, len = 0;
+        if (!cJSON_IsObject(e))
+            return jfail(c, "matched[%d]: expected an object", i);
+        if (!cJSON_IsString(f) || mz_match_field_parse(f->valuestring, &fv))
+            return jfail(c, "matched[%d].field: expected a field name (path, args, ...)", i);
+        if (!cJSON_IsString(h) || mz_match_how_parse(h->valuestring, &hv))
+            return jfail(c,
+                         "matched[%d].how: expected exact, base, dir, regex, list, cidr, "
+                         "port, number or score",
+                         i);
+        if (!cJSON_IsString(pt))
+            return jfail(c, "matched[%d].pattern: expected a string", i);
+        if (jnum(c, e, "index", "matched[].", 0, MZ_ANCESTRY_MAX - 1, &idx) < 0 ||
+            jnum(c, e, "offset", "matched[].", 0, UINT16_MAX, &off) < 0 ||
+            jnum(c, e, "length", "matched[].", 0, UINT16_MAX, &len) < 0)
+            return -EINVAL;
+        if (m->n >= MZ_MATCHED_MAX) {
+            m->more = true;
+        } else {
+            struct mz_match_part *p = &m->part[m->n++];
+            p->field = (uint8_t)fv;
+            p->how = (uint8_t)hv;
+            p->index = (uint8_t)idx;
+            p->off = (uint16_t)off;
+            p->len = (uint16_t)len;
+            mz_match_part_set_pattern(p, pt->valuestring);
+        }
+        i++;
+    }
+    return 0;
+}
+
 int mz_detection_from_json(const cJSON *j, struct mz_detection *out, char *err, size_t errlen)
 {
     struct jctx c = {err, errlen};
@@ -1243,6 +1397,8 @@ int mz_detection_from_json(const cJSON *j, struct mz_detection *out, char *err, 
     if (!imp)
         out->recipe.importance = MZ_IMP_MEDIUM;
     if ((r = observation_from_json(&c, j, &out->obs)))
+        goto out;
+    if ((r = matched_from_json(&c, j, &out->matched)))
         goto out;
     if ((r = jtime(&c, j, "detected_at", &out->time_ns)) < 0)
         goto out;

@@ -179,11 +179,67 @@ struct mz_summary {
     char *keys_json;   /* the limit's key, a JSON object, e.g. {"exe":"/usr/bin/python3"} */
 };
 
+/* Which parts of an observation a recipe matched, recorded by detect
+ * (det_recipe_explain): the field, how it matched, and the recipe's own
+ * pattern or list entry (never the field's text); span is where in the field
+ * the match lies, so the shape-only context can name the token. Compact and
+ * bounded: at most MZ_MATCHED_MAX parts, patterns cut to MZ_MATCHED_PAT-1
+ * bytes. Must-not conditions are not parts. */
+enum mz_match_field {
+    MZ_MF_NONE = 0,
+    MZ_MF_PATH,
+    MZ_MF_PATH2,
+    MZ_MF_EXE,
+    MZ_MF_ARGS,
+    MZ_MF_COMM,
+    MZ_MF_CWD,
+    MZ_MF_USER,
+    MZ_MF_CONTAINER,
+    MZ_MF_ANCESTRY, /* index: which entry (0: the parent) */
+    MZ_MF_DOMAIN,
+    MZ_MF_REMOTE_ADDR,
+    MZ_MF_LOCAL_ADDR,
+    MZ_MF_REMOTE_PORT,
+    MZ_MF_LOCAL_PORT,
+    MZ_MF_DETAIL,
+    MZ_MF_SHA256,
+    MZ_MF_ID, /* uid, gid, euid, pid, ppid, priv target, time: a number */
+    MZ_MF__COUNT
+};
+enum mz_match_how {
+    MZ_MH_EXACT = 0, /* the full path a `bases` entry names (dir + base) */
+    MZ_MH_BASE,      /* the base name a `bases` entry names */
+    MZ_MH_DIR,       /* under the directory a `bases` entry names */
+    MZ_MH_REGEX,     /* a regular expression (bases regex or an arbitrary pattern) */
+    MZ_MH_LIST,      /* an entry of a domain list */
+    MZ_MH_CIDR,      /* an address range */
+    MZ_MH_PORT,      /* a listed port */
+    MZ_MH_NUMBER,    /* a number condition */
+    MZ_MH_SCORE,     /* the algorithmic-domain score */
+    MZ_MH__COUNT
+};
+#define MZ_MATCHED_MAX 6
+#define MZ_MATCHED_PAT 48
+struct mz_match_part {
+    uint8_t field; /* enum mz_match_field */
+    uint8_t how;   /* enum mz_match_how */
+    uint8_t index; /* ancestry entry */
+    uint8_t pad;
+    uint16_t off, len;            /* the matched span in the field, bytes (len 0: whole) */
+    char pattern[MZ_MATCHED_PAT]; /* the recipe's pattern or entry, NUL-terminated */
+};
+struct mz_matched {
+    uint8_t n;
+    bool more; /* more parts matched than fit */
+    struct mz_match_part part[MZ_MATCHED_MAX];
+};
+
 struct mz_detection {
     uint64_t time_ns; /* when detect matched it */
     struct mz_recipe_ref recipe;
     struct mz_observation obs;
     struct mz_summary *summary; /* NULL, or: this detection summarizes what a limit held back */
+    struct mz_matched matched;  /* what the recipe matched (n 0: not recorded, e.g. replay) */
 };
 
 enum mz_att_status {
@@ -266,6 +322,13 @@ int mz_file_action_parse(const char *s, uint32_t *bit);
 const char *mz_flow_action_name(uint32_t bit);
 int mz_flow_action_parse(const char *s, uint32_t *bit);
 const char *mz_proto_name(uint8_t proto);
+const char *mz_match_field_name(unsigned field); /* "path", ...; "?" when unknown */
+const char *mz_match_how_name(unsigned how);     /* "exact", ...; "?" when unknown */
+int mz_match_field_parse(const char *s, unsigned *out);
+int mz_match_how_parse(const char *s, unsigned *out);
+/* Sets p->pattern to s, cut to MZ_MATCHED_PAT - 1 bytes at a character
+ * boundary; bytes that are not valid UTF-8 become '?'. */
+void mz_match_part_set_pattern(struct mz_match_part *p, const char *s);
 
 /* --- JSON ------------------------------------------------------------------- */
 /* Appends the JSON form (one object, no newline) to out. 0, or -E2BIG when

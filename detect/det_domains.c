@@ -175,7 +175,18 @@ int det_domset_add_file(struct det_domset *s, const char *path, char *err, size_
     return rc;
 }
 
-bool det_domset_match(const struct det_domset *s, const char *domain)
+static void entry_out(const char *e, size_t n, char *entry, size_t entry_len)
+{
+    if (!entry_len)
+        return;
+    if (n >= entry_len)
+        n = entry_len - 1;
+    memcpy(entry, e, n);
+    entry[n] = '\0';
+}
+
+bool det_domset_match_entry(const struct det_domset *s, const char *domain, char *entry,
+                            size_t entry_len, size_t *off, size_t *mlen)
 {
     char d[DET_DOMAIN_MAX + 2];
     if (!s || !domain || normalize(domain, d, sizeof(d)) != 0)
@@ -183,28 +194,52 @@ bool det_domset_match(const struct det_domset *s, const char *domain)
     size_t len = strlen(d);
     switch (s->type) {
     case DET_DOM_EXACT:
-        return s->n && set_has(s, d, len);
+        if (!s->n || !set_has(s, d, len))
+            return false;
+        entry_out(d, len, entry, entry_len);
+        *off = 0;
+        *mlen = len;
+        return true;
     case DET_DOM_SUFFIX:
         if (s->n) {
             for (size_t i = 0; i < len; i++) {
-                if (i == 0 || d[i - 1] == '.')
-                    if (set_has(s, d + i, len - i))
-                        return true;
+                if ((i == 0 || d[i - 1] == '.') && set_has(s, d + i, len - i)) {
+                    entry_out(d + i, len - i, entry, entry_len);
+                    *off = i;
+                    *mlen = len - i;
+                    return true;
+                }
             }
         }
         for (size_t i = 0; i < s->n_prefixes; i++) {
             size_t pl = strlen(s->prefixes[i]);
-            if (pl <= len && memcmp(d + len - pl, s->prefixes[i], pl) == 0)
+            if (pl <= len && memcmp(d + len - pl, s->prefixes[i], pl) == 0) {
+                entry_out(s->prefixes[i], pl, entry, entry_len);
+                *off = len - pl;
+                *mlen = pl;
                 return true;
+            }
         }
         return false;
     case DET_DOM_PREFIX:
-        for (size_t i = 0; i < s->n_prefixes; i++)
-            if (strncmp(d, s->prefixes[i], strlen(s->prefixes[i])) == 0)
+        for (size_t i = 0; i < s->n_prefixes; i++) {
+            size_t pl = strlen(s->prefixes[i]);
+            if (strncmp(d, s->prefixes[i], pl) == 0) {
+                entry_out(s->prefixes[i], pl, entry, entry_len);
+                *off = 0;
+                *mlen = pl;
                 return true;
+            }
+        }
         return false;
     }
     return false;
+}
+
+bool det_domset_match(const struct det_domset *s, const char *domain)
+{
+    size_t off, len;
+    return det_domset_match_entry(s, domain, NULL, 0, &off, &len);
 }
 
 size_t det_domset_size(const struct det_domset *s)

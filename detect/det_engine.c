@@ -475,6 +475,8 @@ static int match_obs(struct det_engine *e, const struct mz_observation *obs, uin
         mz_observation_clear(&copy);
         if (!det)
             return -ENOMEM;
+        /* which field matched what: for the attenuator's shape-only context */
+        (void)det_recipe_explain(r, obs, new_domain, &det->matched);
         int rc = emit(det, ctx);
         if (rc < 0)
             return rc;

@@ -250,6 +250,10 @@ void det_recipe_free(struct det_recipe *r);
 int det_regex_compile(struct det_regex *re, const char *src, char *err,
                       size_t errlen) MZ_MUST_CHECK;
 bool det_regex_match(const struct det_regex *re, const char *s, size_t len);
+/* The same test, and where the match lies in s (*off, *mlen: all of s for
+ * a match-all pattern). */
+bool det_regex_span(const struct det_regex *re, const char *s, size_t len, size_t *off,
+                    size_t *mlen);
 void det_regex_free(struct det_regex *re);
 /* "^/a/b/c..." -> "/a/b" (every match is under it), or NULL. */
 char *det_regex_anchored_dir(const char *src);
@@ -268,6 +272,10 @@ int det_domset_add(struct det_domset *s, const char *domain) MZ_MUST_CHECK;
 int det_domset_add_file(struct det_domset *s, const char *path, char *err,
                         size_t errlen) MZ_MUST_CHECK;
 bool det_domset_match(const struct det_domset *s, const char *domain);
+/* The same, and the entry that matched (into entry, cut to entry_len - 1)
+ * and where it lies in domain once lower-cased (*off, *len). */
+bool det_domset_match_entry(const struct det_domset *s, const char *domain, char *entry,
+                            size_t entry_len, size_t *off, size_t *len);
 size_t det_domset_size(const struct det_domset *s);
 void det_domset_free(struct det_domset *s);
 /* Our algorithmic-domain score in [0, 1]: high for DGA-like names. */
@@ -322,6 +330,10 @@ size_t det_set_match(struct det_set *s, const struct mz_observation *o, bool nai
 /* Whether one recipe matches (the whole test, no index). */
 bool det_recipe_matches(const struct det_recipe *r, const struct mz_observation *o,
                         bool new_domain);
+/* The same test, recording into *out which field matched which pattern or
+ * entry of r (mz_matched, event.h); out->n is 0 when r does not match. */
+bool det_recipe_explain(const struct det_recipe *r, const struct mz_observation *o, bool new_domain,
+                        struct mz_matched *out);
 
 /* The engine's current set (owner thread only: the CLI, tests). */
 struct det_engine;

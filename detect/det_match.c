@@ -19,7 +19,9 @@
  * det_recipe_matches() is the same test without the index; the naive loop
  * (for the benchmark and the equivalence tests) uses it on every recipe.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +155,50 @@ struct mctx {
     uint8_t raddr[16], laddr[16];
     bool score_done;
     double score;
+    /* det_recipe_explain: where the parts that matched are recorded (NULL
+     * while matching); path_field is the field c->path came from */
+    struct mz_matched *rec;
+    uint8_t path_field;
 };
+
+/* --- what matched (det_recipe_explain) --------------------------------------------- */
+
+static void rec_add(const struct mctx *c, uint8_t field, uint8_t index, uint8_t how, size_t off,
+                    size_t len, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void rec_add(const struct mctx *c, uint8_t field, uint8_t index, uint8_t how, size_t off,
+                    size_t len, const char *fmt, ...)
+{
+    struct mz_matched *m = c->rec;
+    va_list ap;
+    if (!m)
+        return;
+    if (m->n >= MZ_MATCHED_MAX) {
+        m->more = true;
+        return;
+    }
+    struct mz_match_part *p = &m->part[m->n++];
+    memset(p, 0, sizeof(*p));
+    p->field = field;
+    p->index = index;
+    p->how = how;
+    p->off = (uint16_t)(off > UINT16_MAX ? UINT16_MAX : off);
+    p->len = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+    char pat[4 * MZ_MATCHED_PAT];
+    va_start(ap, fmt);
+    vsnprintf(pat, sizeof(pat), fmt, ap);
+    va_end(ap);
+    mz_match_part_set_pattern(p, pat); /* cut at a character boundary */
+}
+
+static void rec_regex(const struct mctx *c, uint8_t field, uint8_t index,
+                      const struct det_regex *re, const char *s, size_t len)
+{
+    size_t off = 0, ml = len;
+    if (!c->rec)
+        return;
+    (void)det_regex_span(re, s, len, &off, &ml);
+    rec_add(c, field, index, MZ_MH_REGEX, off, ml, "%s", re->src ? re->src : "");
+}
 
 /* exe as the kernel reports it may end in " (deleted)" once unlinked. */
 static bool same_file(const char *exe, const char *path)
@@ -167,6 +212,11 @@ static bool same_file(const char *exe, const char *path)
 static void mctx_use_path(struct mctx *c, const char *path)
 {
     c->path = path;
+    c->path_field =
+        path && c->o->kind == MZ_OBS_FILE && path == c->o->file.path2 ? MZ_MF_PATH2
+        : path && c->o->kind == MZ_OBS_EXEC && path == c->o->proc.exe && path != c->o->file.path
+            ? MZ_MF_EXE
+            : MZ_MF_PATH;
     c->path_len = 0;
     c->basename = NULL;
     if (path) {
@@ -239,19 +289,36 @@ static bool base_ok(const struct det_base *b, const struct mctx *c)
     }
     if (b->has_re && !det_regex_match(&b->re, c->path, c->path_len))
         return false;
+    if (c->rec) {
+        size_t boff = (size_t)(c->basename - c->path);
+        if (b->dir && b->base)
+            rec_add(c, c->path_field, 0, MZ_MH_EXACT, 0, c->path_len, "%s%s%s", b->dir,
+                    strcmp(b->dir, "/") ? "/" : "", b->base);
+        else if (b->base)
+            rec_add(c, c->path_field, 0, MZ_MH_BASE, boff, c->path_len - boff, "%s", b->base);
+        else if (b->dir)
+            rec_add(c, c->path_field, 0, MZ_MH_DIR, 0, strlen(b->dir), "%s/", b->dir);
+        if (b->has_re)
+            rec_regex(c, c->path_field, 0, &b->re, c->path, c->path_len);
+    }
     return true;
 }
 
-static bool str_item(const struct det_item *it, const char *s)
+static bool str_item_at(struct mctx *c, const struct det_item *it, uint8_t field, uint8_t index,
+                        const char *s)
 {
     if (!s)
         return false;
     if (it->type != DET_ITEM_PATTERN)
         return false;
-    return det_regex_match(&it->re, s, strlen(s));
+    size_t n = strlen(s);
+    if (!det_regex_match(&it->re, s, n))
+        return false;
+    rec_regex(c, field, index, &it->re, s, n);
+    return true;
 }
 
-static bool num_item(const struct det_item *it, int64_t v)
+static bool num_item_test(const struct det_item *it, int64_t v)
 {
     switch (it->type) {
     case DET_ITEM_NUMBER:
@@ -277,77 +344,117 @@ static bool num_item(const struct det_item *it, int64_t v)
     return false;
 }
 
+static void rec_cidr(const struct mctx *c, uint8_t field, const struct det_cidr *cidr)
+{
+    char a[INET6_ADDRSTRLEN] = "?";
+    if (!c->rec)
+        return;
+    inet_ntop(cidr->family, cidr->addr, a, sizeof(a));
+    rec_add(c, field, 0, MZ_MH_CIDR, 0, 0, "%s/%u", a, cidr->bits);
+}
+
+static bool num_item_at(struct mctx *c, const struct det_item *it, uint8_t field, int64_t v)
+{
+    if (!num_item_test(it, v))
+        return false;
+    if (!c->rec)
+        return true;
+    switch (it->type) {
+    case DET_ITEM_NUMBER:
+        rec_add(c, field, 0, MZ_MH_NUMBER, 0, 0, "%s%lld",
+                it->when == DET_WHEN_SMALLER  ? "<"
+                : it->when == DET_WHEN_BIGGER ? ">"
+                                              : "=",
+                (long long)it->number);
+        break;
+    case DET_ITEM_NUMBERS:
+        rec_add(c, field, 0, MZ_MH_NUMBER, 0, 0, "=%lld (one of %zu)", (long long)v, it->n_numbers);
+        break;
+    default:
+        rec_add(c, field, 0, MZ_MH_REGEX, 0, 0, "%s", it->re.src ? it->re.src : "");
+        break;
+    }
+    return true;
+}
+
 static bool item_matched(const struct det_item *it, struct mctx *c)
 {
     const struct mz_observation *o = c->o;
     const struct mz_process *p = &o->proc;
     switch (it->what) {
     case DET_WHAT_EXE:
-        return str_item(it, p->exe);
+        return str_item_at(c, it, MZ_MF_EXE, 0, p->exe);
     case DET_WHAT_COMM:
-        return str_item(it, p->comm);
+        return str_item_at(c, it, MZ_MF_COMM, 0, p->comm);
     case DET_WHAT_ARGS:
-        return str_item(it, p->args);
+        return str_item_at(c, it, MZ_MF_ARGS, 0, p->args);
     case DET_WHAT_USER:
-        return str_item(it, p->user);
+        return str_item_at(c, it, MZ_MF_USER, 0, p->user);
     case DET_WHAT_CWD:
-        return str_item(it, p->cwd);
+        return str_item_at(c, it, MZ_MF_CWD, 0, p->cwd);
     case DET_WHAT_CONTAINER:
-        return str_item(it, p->container);
+        return str_item_at(c, it, MZ_MF_CONTAINER, 0, p->container);
     case DET_WHAT_EXE_SHA256:
-        return str_item(it, p->exe_sha256);
+        return str_item_at(c, it, MZ_MF_SHA256, 0, p->exe_sha256);
     case DET_WHAT_UID:
-        return num_item(it, p->uid);
+        return num_item_at(c, it, MZ_MF_ID, p->uid);
     case DET_WHAT_GID:
-        return num_item(it, p->gid);
+        return num_item_at(c, it, MZ_MF_ID, p->gid);
     case DET_WHAT_EUID:
-        return num_item(it, p->euid);
+        return num_item_at(c, it, MZ_MF_ID, p->euid);
     case DET_WHAT_PID:
-        return num_item(it, p->pid);
+        return num_item_at(c, it, MZ_MF_ID, p->pid);
     case DET_WHAT_PPID:
-        return num_item(it, p->ppid);
+        return num_item_at(c, it, MZ_MF_ID, p->ppid);
     case DET_WHAT_PARENT_EXE:
-        return p->n_ancestry && str_item(it, p->ancestry[0]);
+        return p->n_ancestry && str_item_at(c, it, MZ_MF_ANCESTRY, 0, p->ancestry[0]);
     case DET_WHAT_TASK_OR_PARENT_EXE:
-        return str_item(it, p->exe) || (p->n_ancestry && str_item(it, p->ancestry[0]));
+        return str_item_at(c, it, MZ_MF_EXE, 0, p->exe) ||
+               (p->n_ancestry && str_item_at(c, it, MZ_MF_ANCESTRY, 0, p->ancestry[0]));
     case DET_WHAT_TRUSTED_EXE:
-        return p->exe_trusted && str_item(it, p->exe);
+        return p->exe_trusted && str_item_at(c, it, MZ_MF_EXE, 0, p->exe);
     case DET_WHAT_TRUSTED_PARENT_EXE:
-        return p->parent_exe_trusted && p->n_ancestry && str_item(it, p->ancestry[0]);
+        return p->parent_exe_trusted && p->n_ancestry &&
+               str_item_at(c, it, MZ_MF_ANCESTRY, 0, p->ancestry[0]);
     case DET_WHAT_TRUSTED_TASK_OR_PARENT_EXE:
-        return (p->exe_trusted && str_item(it, p->exe)) ||
-               (p->parent_exe_trusted && p->n_ancestry && str_item(it, p->ancestry[0]));
+        return (p->exe_trusted && str_item_at(c, it, MZ_MF_EXE, 0, p->exe)) ||
+               (p->parent_exe_trusted && p->n_ancestry &&
+                str_item_at(c, it, MZ_MF_ANCESTRY, 0, p->ancestry[0]));
     case DET_WHAT_ANCESTRY:
         for (size_t i = 0; i < p->n_ancestry; i++)
-            if (str_item(it, p->ancestry[i]))
+            if (str_item_at(c, it, MZ_MF_ANCESTRY, (uint8_t)i, p->ancestry[i]))
                 return true;
         return false;
     case DET_WHAT_PATH:
-        return (o->kind == MZ_OBS_FILE || o->kind == MZ_OBS_EXEC) && str_item(it, o->file.path);
+        return (o->kind == MZ_OBS_FILE || o->kind == MZ_OBS_EXEC) &&
+               str_item_at(c, it, MZ_MF_PATH, 0, o->file.path);
     case DET_WHAT_PATH2:
-        return (o->kind == MZ_OBS_FILE) && str_item(it, o->file.path2);
+        return (o->kind == MZ_OBS_FILE) && str_item_at(c, it, MZ_MF_PATH2, 0, o->file.path2);
     case DET_WHAT_DOMAIN:
-        return o->kind == MZ_OBS_FLOW && str_item(it, o->flow.domain);
+        return o->kind == MZ_OBS_FLOW && str_item_at(c, it, MZ_MF_DOMAIN, 0, o->flow.domain);
     case DET_WHAT_REMOTE_ADDR:
     case DET_WHAT_LOCAL_ADDR: {
         if (o->kind != MZ_OBS_FLOW)
             return false;
         bool remote = it->what == DET_WHAT_REMOTE_ADDR;
         if (it->type == DET_ITEM_PATTERN)
-            return str_item(it, remote ? o->flow.remote_addr : o->flow.local_addr);
+            return str_item_at(c, it, remote ? MZ_MF_REMOTE_ADDR : MZ_MF_LOCAL_ADDR, 0,
+                               remote ? o->flow.remote_addr : o->flow.local_addr);
         mctx_addrs(c);
-        if (remote)
-            return c->rok && det_cidr_contains(&it->cidr, c->rfam, c->raddr);
-        return c->lok && det_cidr_contains(&it->cidr, c->lfam, c->laddr);
+        bool in = remote ? c->rok && det_cidr_contains(&it->cidr, c->rfam, c->raddr)
+                         : c->lok && det_cidr_contains(&it->cidr, c->lfam, c->laddr);
+        if (in)
+            rec_cidr(c, remote ? MZ_MF_REMOTE_ADDR : MZ_MF_LOCAL_ADDR, &it->cidr);
+        return in;
     }
     case DET_WHAT_REMOTE_PORT:
-        return o->kind == MZ_OBS_FLOW && num_item(it, o->flow.remote_port);
+        return o->kind == MZ_OBS_FLOW && num_item_at(c, it, MZ_MF_REMOTE_PORT, o->flow.remote_port);
     case DET_WHAT_LOCAL_PORT:
-        return o->kind == MZ_OBS_FLOW && num_item(it, o->flow.local_port);
+        return o->kind == MZ_OBS_FLOW && num_item_at(c, it, MZ_MF_LOCAL_PORT, o->flow.local_port);
     case DET_WHAT_TIME: {
         uint64_t t = o->last_ns ? o->last_ns : o->first_ns;
         if (it->type != DET_ITEM_TIME)
-            return num_item(it, (int64_t)(t / 1000000000ull));
+            return num_item_at(c, it, MZ_MF_ID, (int64_t)(t / 1000000000ull));
         if (it->when == DET_WHEN_SMALLER)
             return t < it->time_ns;
         if (it->when == DET_WHEN_BIGGER)
@@ -355,9 +462,9 @@ static bool item_matched(const struct det_item *it, struct mctx *c)
         return t / 1000000000ull == it->time_ns / 1000000000ull;
     }
     case DET_WHAT_TAMPER_DETAIL:
-        return o->kind == MZ_OBS_TAMPER && str_item(it, o->tamper.detail);
+        return o->kind == MZ_OBS_TAMPER && str_item_at(c, it, MZ_MF_DETAIL, 0, o->tamper.detail);
     case DET_WHAT_PRIV_TARGET:
-        return o->kind == MZ_OBS_PRIV && num_item(it, o->priv.target);
+        return o->kind == MZ_OBS_PRIV && num_item_at(c, it, MZ_MF_ID, o->priv.target);
     case DET_WHAT_UNSUPPORTED:
         break;
     }
@@ -370,7 +477,11 @@ static bool groups_ok(const struct det_recipe *r, struct mctx *c)
         const struct det_group *gr = &r->groups[g];
         bool any = false, all = true;
         for (size_t i = 0; i < gr->n_items; i++) {
+            uint8_t before = c->rec ? c->rec->n : 0;
             bool pass = item_matched(&gr->items[i], c) == gr->items[i].pertinent;
+            /* a must-not item, or one that did not pass, is not a part */
+            if (c->rec && (!pass || !gr->items[i].pertinent))
+                c->rec->n = before;
             any |= pass;
             all &= pass;
             if (gr->all && !all)
@@ -412,6 +523,10 @@ static bool net_ok(const struct det_recipe *r, struct mctx *c)
         return false;
     if (r->local_ports.n && !ports_has(&r->local_ports, f->local_port))
         return false;
+    if (r->remote_ports.n)
+        rec_add(c, MZ_MF_REMOTE_PORT, 0, MZ_MH_PORT, 0, 0, "%u", f->remote_port);
+    if (r->local_ports.n)
+        rec_add(c, MZ_MF_LOCAL_PORT, 0, MZ_MH_PORT, 0, 0, "%u", f->local_port);
     if (r->flow.n || r->flow.excl) {
         uint32_t v = f->actions;
         if (f->direction == MZ_DIR_EGRESS)
@@ -435,24 +550,35 @@ static bool net_ok(const struct det_recipe *r, struct mctx *c)
         mctx_addrs(c);
         if (r->n_remote_cidrs) {
             bool in = false;
-            for (size_t i = 0; c->rok && i < r->n_remote_cidrs && !in; i++)
+            size_t i = 0;
+            for (; c->rok && i < r->n_remote_cidrs && !in; i++)
                 in = det_cidr_contains(&r->remote_cidrs[i], c->rfam, c->raddr);
             if (!in)
                 return false;
+            rec_cidr(c, MZ_MF_REMOTE_ADDR, &r->remote_cidrs[i - 1]);
         }
         if (r->n_local_cidrs) {
             bool in = false;
-            for (size_t i = 0; c->lok && i < r->n_local_cidrs && !in; i++)
+            size_t i = 0;
+            for (; c->lok && i < r->n_local_cidrs && !in; i++)
                 in = det_cidr_contains(&r->local_cidrs[i], c->lfam, c->laddr);
             if (!in)
                 return false;
+            rec_cidr(c, MZ_MF_LOCAL_ADDR, &r->local_cidrs[i - 1]);
         }
     }
     if (r->has_domains || r->algorithmic_min > 0 || r->new_domains) {
         if (!f->domain || !*f->domain)
             return false;
-        if (r->has_domains && !det_domset_match(r->domains, f->domain))
+        if (r->has_domains && !c->rec && !det_domset_match(r->domains, f->domain))
             return false;
+        if (r->has_domains && c->rec) {
+            char entry[MZ_MATCHED_PAT];
+            size_t off, len;
+            if (!det_domset_match_entry(r->domains, f->domain, entry, sizeof(entry), &off, &len))
+                return false;
+            rec_add(c, MZ_MF_DOMAIN, 0, MZ_MH_LIST, off, len, "%s", entry);
+        }
         if (r->new_domains && !c->new_domain)
             return false;
         if (r->algorithmic_min > 0) {
@@ -462,6 +588,8 @@ static bool net_ok(const struct det_recipe *r, struct mctx *c)
             }
             if (c->score < r->algorithmic_min)
                 return false;
+            rec_add(c, MZ_MF_DOMAIN, 0, MZ_MH_SCORE, 0, 0, "score %.2f >= %.2f", c->score,
+                    r->algorithmic_min);
         }
     }
     return true;
@@ -540,6 +668,28 @@ bool det_recipe_matches(const struct det_recipe *r, const struct mz_observation 
         return false;
     mctx_use_path(&c, p2);
     return full_test(r, &c);
+}
+
+bool det_recipe_explain(const struct det_recipe *r, const struct mz_observation *o, bool new_domain,
+                        struct mz_matched *out)
+{
+    struct mctx c;
+    memset(out, 0, sizeof(*out));
+    mctx_init(&c, o, new_domain);
+    c.rec = out;
+    /* rest_ok runs after the bases: the first base that matches is the one
+     * recorded, the way full_test tries them */
+    if (full_test(r, &c))
+        return true;
+    memset(out, 0, sizeof(*out));
+    const char *p2 = mctx_path2(&c);
+    if (p2) {
+        mctx_use_path(&c, p2);
+        if (full_test(r, &c))
+            return true;
+    }
+    memset(out, 0, sizeof(*out));
+    return false;
 }
 
 /* --- the set --------------------------------------------------------------------- */

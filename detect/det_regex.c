@@ -200,6 +200,27 @@ bool det_regex_match(const struct det_regex *re, const char *s, size_t len)
     return rc >= 0;
 }
 
+bool det_regex_span(const struct det_regex *re, const char *s, size_t len, size_t *off,
+                    size_t *mlen)
+{
+    *off = 0;
+    *mlen = len;
+    if (!re->code)
+        return false;
+    if (re->match_all)
+        return true;
+    if (re->literal && !contains(s, len, re->literal, re->literal_len))
+        return false;
+    if (pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md, NULL) < 0)
+        return false;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+    if (ov[0] <= ov[1] && ov[1] <= len) {
+        *off = ov[0];
+        *mlen = ov[1] - ov[0];
+    }
+    return true;
+}
+
 void det_regex_free(struct det_regex *re)
 {
     if (!re)

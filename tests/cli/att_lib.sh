@@ -238,6 +238,23 @@ for i, c in enumerate(cases):
                      "uid": 0 if b["user"] == "root" else 1000, "user": b["user"],
                      "cwd": b["cwd"], "ancestry": b["anc"], "container": None},
          "count": 1, "kind": b["kind"]}
+    # what the recipe matched (detect records it; replay reads it back), on
+    # the fields the case left alone
+    base = B[ok[i % len(ok)]]
+    m = []
+    if b["kind"] == "flow":
+        m.append({"field": "remote_port", "how": "port", "pattern": str(b["port"])})
+    elif b["path"] == base["path"] and b["kind"] == "file":
+        m.append({"field": "path", "how": "exact", "pattern": b["path"], "offset": 0,
+                  "length": len(b["path"])})
+    elif b["path"] == base["path"]:
+        bn = b["path"].rsplit("/", 1)[1]
+        m.append({"field": "path", "how": "base", "pattern": bn,
+                  "offset": len(b["path"]) - len(bn), "length": len(bn)})
+    if b["anc"][0] == base["anc"][0]:
+        m.append({"field": "ancestry", "index": 0, "how": "regex",
+                  "pattern": "^" + b["anc"][0] + "$", "offset": 0, "length": len(b["anc"][0])})
+    d["matched"] = m
     if b["kind"] == "flow":
         d["flow"] = {"proto": "tcp", "direction": "egress",
                      "local": {"addr": "192.0.2.5", "port": 40000 + i},

@@ -74,6 +74,26 @@ echo "clean twins: withheld $withheld of $N ($(( 100 * withheld / N ))%), $calls
   python3 -c 'import json,sys; [print(a["attenuation"]) for a in map(json.loads, open(sys.argv[1]))][:5]' "$T/out.jsonl"
   fail "only $withheld of $N clean alerts withheld"; }
 [ "$calls" -le $(( 2 * pairs )) ] || fail "$calls model calls for $pairs pairs (want <= 2 each)"
+# the shape-only contexts name what the recipe matched by its pattern and
+# the token's position (detect's record, replayed from "matched")
+python3 - "$T/req.jsonl" <<'PY' || fail "matched parts in the shape context"
+import json, sys
+shapes = []
+for r in map(json.loads, open(sys.argv[1])):
+    c = r.get("user_content") or ""
+    i = c.find('{"context":"shape"')
+    if i >= 0:
+        shapes.append(json.JSONDecoder().raw_decode(c[i:])[0])
+assert shapes, "no shape-only context sent"
+with_parts = [s for s in shapes if s.get("matched")]
+assert len(with_parts) * 2 >= len(shapes), "%d of %d shape contexts name what matched" % (
+    len(with_parts), len(shapes))
+parts = [p for s in with_parts for p in s["matched"]]
+assert any(p == "path: exact /etc/shadow (whole field)" for p in parts), parts[:5]
+assert any(p.startswith("ancestry[0]: regex ^/usr/") for p in parts), parts[:5]
+assert any(p.endswith("(base name)") for p in parts), parts[:5]
+print("  shape contexts: %d, naming what matched: %d" % (len(shapes), len(with_parts)))
+PY
 python3 - "$T/log/audit.log" <<'PY' || fail "audit entries"
 import json, sys
 for l in open(sys.argv[1]):
@@ -86,6 +106,19 @@ PY
 replay_att "$T/clean.jsonl"
 exactly_once "$N" >/dev/null || fail "exactly once (clean, cached)"
 [ "$(requests)" -eq "$calls" ] || fail "$(( $(requests) - calls )) model calls with a warm cache"
+# withheld from the cache (the memory front, without its mutex): the
+# model's reason is still in the audit log
+python3 - "$T/log/audit.log" "$N" <<'PY' || fail "audit entries (cached)"
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    a = json.loads(l)["attenuation"]
+    assert a["withheld"] and a["status"] == "cached" and a["cache_hit"], a
+    assert a["reason"] == "fixture verdict", "withheld from the cache without the reason: %s" % a
+    assert a["shape"]["verdict"] == "false_positive", a
+    n += 1
+assert n * 10 >= int(sys.argv[2]) * 9, n
+PY
 
 # redaction: a payload behind a secret-like key, a base64 payload, a
 # passphrase: never withheld (even by a model that calls them all false

@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     enum fixture_behaviour script[64];
     size_t n_script = 0;
     const char *port_file = NULL;
-    const char *obey_files[8];
+    const char *obey_files[32];
     size_t n_obey_files = 0;
     const char *when[32];
     size_t n_when = 0;

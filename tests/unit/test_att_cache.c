@@ -74,6 +74,14 @@ static void test_key_covers_every_field(void **state)
     assert_memory_not_equal(k[0], k[1], 32);
 }
 
+static int front_hits(const struct att_cache *c)
+{
+    cJSON *j = att_cache_stats_json(c);
+    int n = cJSON_GetObjectItemCaseSensitive(j, "front_hits")->valueint;
+    cJSON_Delete(j);
+    return n;
+}
+
 static void test_put_get_persist(void **state)
 {
     (void)state;
@@ -101,6 +109,21 @@ static void test_put_get_persist(void **state)
     assert_int_equal(att_cache_get(c, k, false, &got), 0);
     assert_null(got.reason);
     assert_int_equal(att_cache_get(c, k2, false, &got), -ENOENT);
+    /* both hits came from the memory front without the mutex, the reason
+     * with them; a reason past the front's 256 bytes takes the locked path */
+    assert_int_equal(front_hits(c), 2);
+    char long_reason[300];
+    memset(long_reason, 'x', sizeof(long_reason) - 1);
+    long_reason[sizeof(long_reason) - 1] = '\0';
+    struct att_cache_entry el = e;
+    el.reason = long_reason;
+    assert_int_equal(att_cache_put(c, k2, &el, "m", NULL), 0);
+    assert_int_equal(att_cache_get(c, k2, true, &got), 0);
+    assert_string_equal(got.reason, long_reason);
+    att_cache_entry_clear(&got);
+    assert_int_equal(front_hits(c), 2);
+    assert_int_equal(att_cache_get(c, k2, false, &got), 0);
+    assert_int_equal(front_hits(c), 3);
     att_cache_close(c);
 
     /* WAL mode, and the verdict survives a restart (read from SQL, not memory) */
@@ -115,7 +138,7 @@ static void test_put_get_persist(void **state)
 
     c = att_cache_open(path, 3600 * 1000, 100);
     assert_non_null(c);
-    assert_int_equal(att_cache_rows(c), 1);
+    assert_int_equal(att_cache_rows(c), 2);
     assert_int_equal(att_cache_get(c, k, true, &got), 0);
     assert_string_equal(got.reason, "apt upgrade");
     att_cache_entry_clear(&got);
@@ -249,9 +272,19 @@ static void test_unreadable_path(void **state)
 
 /* The memory front is read without the mutex while stores rewrite it: a
  * reader must never see a torn entry. Each store writes a generation g as
- * verdict 1 + g % 3, confidence g / 1e7 and severity names[g % 5]; readers
- * check that the three agree. */
+ * verdict 1 + g % 3, confidence g / 1e7, severity names[g % 5] and a
+ * reason naming g (short, held in the front, or past its 256 bytes); readers
+ * check that they agree. */
 static const char *const sev_names[] = {"informational", "low", "medium", "high", "critical"};
+
+static void torn_reason(uint64_t g, char *r, size_t n)
+{
+    int w = snprintf(r, n, "generation %llu ", (unsigned long long)g);
+    size_t pad = g % 4 == 0 ? 300 : (size_t)(g % 200); /* every 4th past the front's 256 */
+    for (size_t i = 0; i < pad && (size_t)w + i + 1 < n; i++)
+        r[w + i] = (char)('a' + (g + i) % 26);
+    r[(size_t)w + pad < n ? (size_t)w + pad : n - 1] = '\0';
+}
 static _Atomic bool torn_stop;
 static _Atomic uint64_t torn_checked;
 
@@ -262,12 +295,22 @@ static void *torn_reader(void *arg)
     while (!atomic_load(&torn_stop)) {
         unsigned char k[32];
         struct att_cache_entry e;
+        bool want = rand_r(&seed) % 2;
         key_n((unsigned)rand_r(&seed) % 64, k);
-        if (att_cache_get(c, k, false, &e) != 0)
+        if (att_cache_get(c, k, want, &e) != 0)
             continue;
         uint64_t g = (uint64_t)(e.confidence * 1e7 + 0.5);
         if (e.verdict != (enum mz_verdict)(1 + g % 3) || strcmp(e.severity, sev_names[g % 5]))
             abort(); /* torn */
+        if (want) {
+            char r[400];
+            torn_reason(g, r, sizeof(r));
+            if (!e.reason || strcmp(e.reason, r) != 0)
+                abort(); /* torn reason */
+            free(e.reason);
+        } else if (e.reason) {
+            abort(); /* a reason nobody asked for */
+        }
         atomic_fetch_add(&torn_checked, 1);
     }
     return NULL;
@@ -287,8 +330,11 @@ static void test_front_reads_are_never_torn(void **state)
     uint64_t end = mz_monotonic_ns() + 1000000000ull;
     for (uint64_t g = 1; mz_monotonic_ns() < end && g < 9000000; g++) {
         unsigned char k[32];
+        char reason[400];
+        torn_reason(g, reason, sizeof(reason));
         struct att_cache_entry e = {.verdict = (enum mz_verdict)(1 + g % 3),
-                                    .confidence = (double)g / 1e7};
+                                    .confidence = (double)g / 1e7,
+                                    .reason = reason};
         mz_strlcpy(e.severity, sev_names[g % 5], sizeof(e.severity));
         key_n((unsigned)(g % 64), k);
         assert_int_equal(att_cache_put(c, k, &e, "m", NULL), 0);

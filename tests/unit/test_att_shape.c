@@ -176,9 +176,9 @@ static size_t words_of(const char *s, char out[][32], size_t max)
 static bool vocabulary(const char *w)
 {
     static const char *const ok[] = {
-        "flag",   "words",   "word",  "quoted", "chars",  "text",  "name", "host",
-        "labels", "relpath", "subst", "assign", "dirs",   "https", "http", "redacted",
-        "secret", "home",    "root",  "exec",   "python", "bash",
+        "flag",    "words", "word",   "quoted", "chars",  "text", "name",     "host",   "labels",
+        "relpath", "subst", "assign", "dirs",   "https",  "http", "redacted", "secret", "home",
+        "root",    "exec",  "python", "bash",   "scheme", "json", /* a known extension */
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         if (strcmp(w, ok[i]) == 0)
@@ -192,8 +192,10 @@ static void test_corpus_never_reaches_a_shape(void **state)
 {
     (void)state;
     const char *src = getenv("MIZAN_SOURCE_DIR");
-    static const char *const files[] = {"multilingual", "altered",     "encoded", "role_markers",
-                                        "polite",       "fake_answer", "split",   "redaction"};
+    static const char *const files[] = {
+        "multilingual", "altered",   "encoded",   "role_markers", "polite",     "fake_answer",
+        "split",        "redaction", "languages", "homoglyph",    "structured", "previous_verdict",
+        "split3"};
     size_t cases = 0;
     if (!src)
         skip();
@@ -280,6 +282,42 @@ static void test_scan_and_digest(void **state)
     mz_detection_free(d);
 }
 
+/* What the recipe matched (detect's record) reaches the shape context by
+ * the recipe's pattern and the token's position, never the field's text,
+ * and is part of the digest. */
+static void test_matched_parts(void **state)
+{
+    (void)state;
+    struct att_shape_scan a, b;
+    struct mz_detection *d = att_t_file_det("r", MZ_IMP_LOW, "/usr/bin/cat",
+                                            "cat -e /tmp/zqxv_payload_word", "/etc/shadow");
+    assert_int_equal(att_shape_scan(d, true, &a), 0);
+    d->matched.n = 2;
+    d->matched.part[0] = (struct mz_match_part){
+        .field = MZ_MF_PATH, .how = MZ_MH_EXACT, .off = 0, .len = 11, .pattern = "/etc/shadow"};
+    /* "-e /tmp/zq..." spans tokens 2-3 of args */
+    d->matched.part[1] = (struct mz_match_part){
+        .field = MZ_MF_ARGS, .how = MZ_MH_REGEX, .off = 4, .len = 10, .pattern = "-e\\s+/tmp/"};
+    assert_int_equal(att_shape_scan(d, true, &b), 0);
+    assert_memory_not_equal(a.digest, b.digest, 32);
+    cJSON *doc = att_shape_to_json(d);
+    char *txt = cJSON_PrintUnformatted(doc);
+    assert_non_null(strstr(txt, "\"path: exact /etc/shadow (whole field)\""));
+    assert_non_null(strstr(txt, "\"args: regex -e\\\\s+/tmp/ (tokens 2-3 of 3)\""));
+    assert_null(strstr(txt, "zqxv"));
+    assert_null(strstr(txt, "payload"));
+    free(txt);
+    cJSON_Delete(doc);
+    /* a span past the field's end (a replayed record may say anything) */
+    d->matched.part[1].off = 500;
+    doc = att_shape_to_json(d);
+    txt = cJSON_PrintUnformatted(doc);
+    assert_non_null(strstr(txt, "span beyond the field"));
+    free(txt);
+    cJSON_Delete(doc);
+    mz_detection_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_ordinary_commands_are_not_marked),
         cmocka_unit_test(test_corpus_never_reaches_a_shape),
         cmocka_unit_test(test_scan_and_digest),
+        cmocka_unit_test(test_matched_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

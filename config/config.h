@@ -148,6 +148,12 @@ struct mz_config {
     } attenuator;
 
     struct {
+        bool enabled;            /* serve /metrics, /healthz, /readyz (http/) */
+        char *listen;            /* "ADDR:PORT", "[ADDR6]:PORT"; port 0: any free one */
+        uint64_t stuck_after_ms; /* a queue with items and no progress this long is stuck */
+    } http;
+
+    struct {
         bool enabled; /* load the network policy (netpolicy/) */
         char *file;   /* Jibril's network_policy format */
     } netpolicy;
@@ -178,5 +184,11 @@ int mz_config_load(const char *path, struct mz_config *cfg, char *err, size_t er
 int mz_config_load_string(const char *name, const char *yaml, size_t len, struct mz_config *cfg,
                           char *err, size_t errlen) MZ_MUST_CHECK;
 void mz_config_free(struct mz_config *cfg);
+
+/* Parses an http.listen value, "A.B.C.D:PORT" or "[IPV6]:PORT" (numeric
+ * addresses only, port 0..65535), into *out (a struct sockaddr_in or
+ * sockaddr_in6) and *outlen. Returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int mz_config_parse_listen(const char *s, struct sockaddr_storage *out, unsigned *outlen);
 
 #endif

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "core/embedded.h"
@@ -49,6 +52,9 @@ static void test_documented_file_matches_defaults(void **state)
     assert_int_equal(a.printers.varlog.max_size, d.printers.varlog.max_size);
     assert_int_equal(a.printers.varlog.fsync, d.printers.varlog.fsync);
     assert_string_equal(a.printers.varlog.path, d.printers.varlog.path);
+    assert_int_equal(a.http.enabled, d.http.enabled);
+    assert_string_equal(a.http.listen, d.http.listen);
+    assert_int_equal(a.http.stuck_after_ms, d.http.stuck_after_ms);
     mz_config_free(&a);
     mz_config_free(&d);
 }
@@ -78,6 +84,22 @@ static void test_values_parse(void **state)
     assert_string_equal(c.attenuator.suppress[0].recipe, "os_*");
     assert_string_equal(c.attenuator.suppress[0].exe, "/usr/bin/ansible");
     assert_null(c.attenuator.suppress[0].path);
+    {
+        struct mz_config h;
+        struct sockaddr_storage ss;
+        unsigned sl;
+        assert_int_equal(load("http:\n  enabled: false\n  listen: \"[::1]:0\"\n", &h, err), 0);
+        assert_false(h.http.enabled);
+        assert_string_equal(h.http.listen, "[::1]:0");
+        assert_int_equal(mz_config_parse_listen(h.http.listen, &ss, &sl), 0);
+        assert_int_equal(ss.ss_family, AF_INET6);
+        assert_int_equal(mz_config_parse_listen("10.0.0.1:80", &ss, &sl), 0);
+        assert_int_equal(ss.ss_family, AF_INET);
+        assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 80);
+        assert_int_equal(mz_config_parse_listen("10.0.0.1:", &ss, &sl), -EINVAL);
+        assert_int_equal(mz_config_parse_listen("10.0.0.1:+80", &ss, &sl), -EINVAL);
+        mz_config_free(&h);
+    }
     assert_int_equal(c.printers.varlog.max_size, 65536);
     assert_int_equal(c.printers.varlog.fsync, MZ_FSYNC_ALWAYS);
     mz_config_free(&c);
@@ -109,6 +131,10 @@ static void test_errors_name_line_column_and_key(void **state)
         {"collector:\n  cadence: 1s\n bad\n", "t.yaml:3:"},
         {"attenuator:\n  suppress:\n    - recipe: x\n      user: root\n",
          "t.yaml:4:7: attenuator.suppress[0].user: unknown key"},
+        {"http:\n  listen: localhost:9090\n", "t.yaml:2:11: http.listen: expected ADDR:PORT"},
+        {"http:\n  listen: 127.0.0.1:65536\n", "t.yaml:2:11: http.listen: expected ADDR:PORT"},
+        {"http:\n  listen: \"[::1]9090\"\n", "t.yaml:2:11: http.listen: expected ADDR:PORT"},
+        {"http:\n  stuck_after: 10ms\n", "t.yaml:2:16: http.stuck_after: 10ms is out of range"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct mz_config c;

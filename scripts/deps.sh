@@ -12,6 +12,8 @@ pkgs=(
   libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev libsystemd-dev
   # the HTTP endpoint's test scrapes with a real Prometheus (and promtool)
   prometheus
+  # the install test: systemd-analyze verify on the unit, man on the man page
+  systemd man-db
   iproute2 python3 bpftrace dnsmasq
   # what the attack corpus (tests/attacks/) and its benign controls run
   procps util-linux e2fsprogs curl wget xxd openssl perl gawk busybox

@@ -14,6 +14,8 @@ pkgs=(
   prometheus
   # the install test: systemd-analyze verify on the unit, man on the man page
   systemd man-db
+  # the Kubernetes manifest's check: YAML to JSON, and node for the schema
+  python3-yaml nodejs
   iproute2 python3 bpftrace dnsmasq
   # what the attack corpus (tests/attacks/) and its benign controls run
   procps util-linux e2fsprogs curl wget xxd openssl perl gawk busybox
@@ -36,4 +38,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Kubernetes API schema for tests/cli/test_k8s_manifest.sh: npm's
+# kubernetes-models (generated from the Kubernetes OpenAPI spec), pinned by
+# tests/tools/k8s/package-lock.json, installed in that folder.
+k8s="$(cd "$(dirname "$0")/.." && pwd)/tests/tools/k8s"
+if [ ! -d "$k8s/node_modules/kubernetes-models" ]; then
+  if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "deps.sh: npm missing (run as root to install)" >&2
+      exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  echo "deps.sh: npm ci in $k8s" >&2
+  npm ci --prefix "$k8s" --no-audit --no-fund >/dev/null
 fi

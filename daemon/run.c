@@ -442,6 +442,7 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
                      (unsigned)http_port(r.http));
         else
             log_warn("run: %s; running without the metrics and health endpoint", err);
+        tick(&r, false); /* /readyz: "programs not attached yet" while they load */
     }
     if (cfg->collector.enabled) {
         r.col = col_new(cfg);

@@ -34,7 +34,7 @@ for _ in $(seq 1 300); do
 done
 echo "first /readyz: $first; then: $r"
 case "$first" in
-  "503 not ready: "*) ;;
+  "503 not ready: starting "|"503 not ready: programs not attached yet ") ;;
   *) fail "first /readyz answer was not 503 not ready: $first" ;;
 esac
 [ "${r%% *}" = 200 ] || fail "/readyz not 200 within 6 s: $r"

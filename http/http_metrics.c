@@ -112,9 +112,9 @@ static void family(struct out *o, const char *name, const char *type, const char
     put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value as the text format wants it: \, " and newline escaped; a
- * value past 200 bytes (a user recipe id) is cut on a byte boundary that
- * keeps the escapes whole. */
+/* A label value as the text format wants it: \, " and newline escaped,
+ * other control and non-ASCII bytes as '_'; a value past 200 bytes is cut
+ * on a boundary that keeps the escapes whole. */
 static void esc(const char *s, char *out, size_t len)
 {
     size_t j = 0;
@@ -125,6 +125,8 @@ static void esc(const char *s, char *out, size_t len)
         } else if (*s == '\n') {
             out[j++] = '\\';
             out[j++] = 'n';
+        } else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) {
+            out[j++] = '_'; /* a scrape stays valid UTF-8 whatever a name holds */
         } else {
             out[j++] = *s;
         }

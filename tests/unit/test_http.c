@@ -20,18 +20,19 @@
 
 static cJSON *tree(void)
 {
-    const char *s = "{\"uptime_s\":3.5,\"scans\":7,\"collector\":{\"emitted\":11,\"maps\":{"
-                    "\"files\":{\"created\":42,\"updated\":1,\"delivered\":40,"
-                    "\"lost\":{\"full\":2,\"read_error\":0,\"join_miss\":0},\"entries\":5,"
-                    "\"max_entries\":64}}},"
-                    "\"pipeline\":{\"observations\":11,\"q1\":{\"size\":3,\"capacity\":8,"
-                    "\"full_events\":1},\"detect\":{\"recipes\":2,\"per_recipe\":{"
-                    "\"a\\\"b\\nc\":{\"matched\":4,\"emitted\":3,\"rate_suppressed\":1}}},"
-                    "\"attenuator\":{\"submitted\":3,\"emitted\":3,\"filters\":{\"cache\":"
-                    "{\"passed\":1,\"changed\":2,\"withheld\":0}},\"cache\":{\"hits\":2},"
-                    "\"model\":{\"calls\":1,\"client\":{\"failures\":{\"timeout\":5}}}},"
-                    "\"printers\":{\"submitted\":3,\"stdout\":{\"written\":3,\"errors\":0,"
-                    "\"spilled\":0,\"queued\":0}}}}";
+    const char *s =
+        "{\"uptime_s\":3.5,\"scans\":7,\"collector\":{\"emitted\":11,\"maps\":{"
+        "\"files\":{\"created\":42,\"updated\":1,\"delivered\":40,"
+        "\"lost\":{\"full\":2,\"read_error\":0,\"join_miss\":0},\"entries\":5,"
+        "\"max_entries\":64}}},"
+        "\"pipeline\":{\"observations\":11,\"q1\":{\"size\":3,\"capacity\":8,"
+        "\"full_events\":1},\"detect\":{\"recipes\":2,\"per_recipe\":{"
+        "\"a\\\"b\\nc\\u00e9\\t\":{\"matched\":4,\"emitted\":3,\"rate_suppressed\":1}}},"
+        "\"attenuator\":{\"submitted\":3,\"emitted\":3,\"filters\":{\"cache\":"
+        "{\"passed\":1,\"changed\":2,\"withheld\":0}},\"cache\":{\"hits\":2},"
+        "\"model\":{\"calls\":1,\"client\":{\"failures\":{\"timeout\":5}}}},"
+        "\"printers\":{\"submitted\":3,\"stdout\":{\"written\":3,\"errors\":0,"
+        "\"spilled\":0,\"queued\":0}}}}";
     cJSON *j = cJSON_Parse(s);
     assert_non_null(j);
     return j;
@@ -76,8 +77,8 @@ static void test_render(void **state)
         "mizan_collector_records_lost_total{map=\"files\",reason=\"full\"} 2\n",
         "mizan_queue_depth{queue=\"q1\"} 3\n",
         "mizan_stage_items_total{stage=\"collector\"} 11\n",
-        "mizan_detect_detections_total{recipe=\"a\\\"b\\nc\"} 3\n",
-        "mizan_detect_rate_limited_total{recipe=\"a\\\"b\\nc\"} 1\n",
+        "mizan_detect_detections_total{recipe=\"a\\\"b\\nc___\"} 3\n",
+        "mizan_detect_rate_limited_total{recipe=\"a\\\"b\\nc___\"} 1\n",
         "mizan_attenuator_filter_total{filter=\"cache\",outcome=\"changed\"} 2\n",
         "mizan_attenuator_cache_hits_total 2\n",
         "mizan_attenuator_model_errors_total{kind=\"timeout\"} 5\n",

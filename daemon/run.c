@@ -373,10 +373,10 @@ static void tick(struct runner *r, bool draining)
         log_info("run: ready (programs attached, first scan done)");
         (void)sd_notify(0, "READY=1\nSTATUS=running");
     }
-    if (st.healthy && !draining)
-        (void)sd_notify(0, "WATCHDOG=1");
-    else if (!st.healthy)
+    if (!st.healthy)
         (void)sd_notifyf(0, "STATUS=unhealthy: %s", why);
+    if (r->ready && st.healthy && !draining) /* systemd arms the watchdog at READY=1 */
+        (void)sd_notify(0, "WATCHDOG=1");
     test_kill_hook(r);
 }
 

@@ -12,7 +12,7 @@ trap cleanup EXIT
 # write_config [extra yaml appended]; COLLECTOR=true turns the eBPF collector
 # on (live tests), at CADENCE (default 500ms). The HTTP endpoint is off
 # unless HTTP=true (then on HTTP_LISTEN, default any free loopback port:
-# http_port reads which from the daemon's log).
+# http_port reads which from the daemon's log; HTTP_STUCK_AFTER, default 60s).
 write_config() {
   cat >"$T/mizan.yaml" <<YAML
 log_level: info
@@ -24,6 +24,7 @@ collector:
 http:
   enabled: ${HTTP:-false}
   listen: ${HTTP_LISTEN:-127.0.0.1:0}
+  stuck_after: ${HTTP_STUCK_AFTER:-60s}
 attenuator:
   enabled: false
   cache:

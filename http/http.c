@@ -33,7 +33,7 @@ struct http_server {
     unsigned health_code, ready_code;
 };
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     (void)cls;

@@ -64,10 +64,11 @@ PID=
 
 # 3. http.enabled false: no listening line, no socket
 write_config
+rm -f "$T/status.json"
 "$MIZAN" run -c "$T/mizan.yaml" >"$T/out.jsonl" 2>"$T/err" &
 PID=$!
-for _ in $(seq 1 50); do grep -q 'mizan running' "$T/err" && break; sleep 0.1; done
-grep -q 'mizan running' "$T/err" || fail "daemon did not start"
+for _ in $(seq 1 50); do [ -s "$T/status.json" ] && break; sleep 0.1; done
+[ -s "$T/status.json" ] || fail "daemon did not start"
 ! grep -q 'http: listening' "$T/err" || fail "http.enabled false still listens"
 ! grep -q '"http"' "$T/status.json" 2>/dev/null || fail "status.json names an endpoint"
 kill -TERM $PID; wait $PID || fail "daemon without http exited $?"

@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <yaml.h>
 
 #include "config/cfg_yaml.h"
@@ -39,6 +42,7 @@ enum cfg_type {
     T_IMPORTANCE, /* int */
     T_STRLIST,    /* struct mz_str_list */
     T_SUPPRESS,   /* attenuator.suppress rules */
+    T_LISTEN,     /* char *, an address mz_config_parse_listen accepts */
 };
 
 struct cfg_key {
@@ -235,6 +239,13 @@ static const struct cfg_key k_netpolicy[] = {
     KEND,
 };
 
+static const struct cfg_key k_http[] = {
+    {"enabled", T_BOOL, OFF(http.enabled), 0, 0, NULL, NULL},
+    {"listen", T_LISTEN, OFF(http.listen), 0, 0, NULL, NULL},
+    {"stuck_after", T_DURATION, OFF(http.stuck_after_ms), 1000, 86400000, NULL, NULL},
+    KEND,
+};
+
 static const struct cfg_key k_root[] = {
     {"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, NULL, NULL},
     {"host", T_STR, OFF(host), 0, 0, NULL, NULL},
@@ -245,6 +256,7 @@ static const struct cfg_key k_root[] = {
     {"detect", T_SECTION, 0, 0, 0, NULL, k_detect},
     {"attenuator", T_SECTION, 0, 0, 0, NULL, k_attenuator},
     {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
+    {"http", T_SECTION, 0, 0, 0, NULL, k_http},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
     {"outputs", T_SECTION, 0, 0, 0, NULL, k_outputs},
     KEND,
@@ -300,6 +312,10 @@ void mz_config_defaults(struct mz_config *c)
 
     c->netpolicy.enabled = false;
     c->netpolicy.file = mz_strdup("/etc/mizan/netpolicy.yaml");
+
+    c->http.enabled = true;
+    c->http.listen = mz_strdup("127.0.0.1:9090");
+    c->http.stuck_after_ms = 60000;
 
     c->attenuator.enabled = false;
     c->attenuator.mode = MZ_MODE_AMEND;
@@ -363,7 +379,7 @@ static void free_strings(struct mz_config *c, const struct cfg_key *keys)
         char *base = (char *)c;
         if (k->type == T_SECTION) {
             free_strings(c, k->sub);
-        } else if (k->type == T_STR) {
+        } else if (k->type == T_STR || k->type == T_LISTEN) {
             char **p = (char **)(base + k->off);
             free(*p);
             *p = NULL;
@@ -607,6 +623,13 @@ static int set_value(struct walk *w, const struct cfg_key *k, const yaml_node_t 
         return set_list(w, (struct mz_str_list *)(base + k->off), n, path);
     case T_SUPPRESS:
         return set_suppress(w, n, path);
+    case T_LISTEN: {
+        struct sockaddr_storage ss;
+        unsigned sl;
+        if (!s || is_null(n) || mz_config_parse_listen(s, &ss, &sl))
+            return fail(w, n, path, "expected ADDR:PORT or [ADDR6]:PORT with a numeric address");
+        return set_str(w, (char **)(base + k->off), n, path);
+    }
     default:
         break;
     }
@@ -760,4 +783,51 @@ int mz_config_state_dir(const struct mz_config *cfg, char *out, size_t len)
     else if (mz_strlcpy(out, ".", len) < 0)
         return -ENAMETOOLONG;
     return 0;
+}
+
+int mz_config_parse_listen(const char *s, struct sockaddr_storage *out, unsigned *outlen)
+{
+    char host[64];
+    const char *port;
+    size_t hl;
+    if (!s || !out || !outlen)
+        return -EINVAL;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':')
+            return -EINVAL;
+        hl = (size_t)(end - s - 1);
+        s++;
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon)
+            return -EINVAL;
+        hl = (size_t)(colon - s);
+        port = colon + 1;
+    }
+    if (hl == 0 || hl >= sizeof(host) || !*port || strlen(port) > 5)
+        return -EINVAL;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    char *e;
+    unsigned long p = strtoul(port, &e, 10);
+    if (*e || p > 65535 || port[0] < '0' || port[0] > '9')
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)p);
+        *outlen = sizeof(*v4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)p);
+        *outlen = sizeof(*v6);
+        return 0;
+    }
+    return -EINVAL;
 }

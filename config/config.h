@@ -167,6 +167,12 @@ struct mz_config {
     } attenuator;
 
     struct {
+        bool enabled;            /* serve /metrics, /healthz, /readyz (http/) */
+        char *listen;            /* "ADDR:PORT", "[ADDR6]:PORT"; port 0: any free one */
+        uint64_t stuck_after_ms; /* a queue with items and no progress this long is stuck */
+    } http;
+
+    struct {
         bool enabled; /* load the network policy (netpolicy/) */
         char *file;   /* Jibril's network_policy format */
     } netpolicy;
@@ -234,5 +240,11 @@ bool mz_url_https_or_loopback(const char *url);
  * survive it (the delivery cursor, the overflow ring's journal), into out.
  * Returns 0, -ENOENT without a status file, -ENAMETOOLONG. */
 int mz_config_state_dir(const struct mz_config *cfg, char *out, size_t len);
+
+/* Parses an http.listen value, "A.B.C.D:PORT" or "[IPV6]:PORT" (numeric
+ * addresses only, port 0..65535), into *out (a struct sockaddr_in or
+ * sockaddr_in6) and *outlen. Returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int mz_config_parse_listen(const char *s, struct sockaddr_storage *out, unsigned *outlen);
 
 #endif

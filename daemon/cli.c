@@ -67,6 +67,14 @@ static const struct command commands[] = {
     {"version", "mizan version", "Print the version.\n"},
 };
 
+/* Said by --help and by the man page (`mizan help --man`, made at build
+ * time and installed as mizan.8): one text for both. */
+static const char summary[] =
+    "runtime security: eBPF behaviour maps, recipes, model-attenuated alerts";
+static const char exit_status[] =
+    "Exit status: 0 ok; 1 done with problems (skipped replay lines, recipe warnings);\n"
+    "2 bad usage or configuration (nothing was started); 3 a runtime failure.\n";
+
 static const struct command *find_command(const char *name)
 {
     for (size_t i = 0; i < MZ_ARRAY_SIZE(commands); i++)
@@ -77,13 +85,66 @@ static const struct command *find_command(const char *name)
 
 static void usage_all(FILE *out)
 {
-    fprintf(out,
-            "mizan %s - runtime security: eBPF behaviour maps, recipes, model-attenuated "
-            "alerts\n\nUsage:\n",
-            MIZAN_VERSION);
+    fprintf(out, "mizan %s - %s\n\nUsage:\n", MIZAN_VERSION, summary);
     for (size_t i = 0; i < MZ_ARRAY_SIZE(commands); i++)
         fprintf(out, "  %s\n", commands[i].usage);
-    fprintf(out, "\n`mizan help COMMAND` or `mizan COMMAND --help` describes a command.\n");
+    fprintf(out, "\n`mizan help COMMAND` or `mizan COMMAND --help` describes a command.\n\n%s",
+            exit_status);
+}
+
+/* Text as roff takes it: backslashes doubled, a leading dot or quote
+ * escaped, dashes as \- (so that man renders options as typed). */
+static void roff(FILE *out, const char *s)
+{
+    bool bol = true;
+    for (; *s; s++) {
+        if (bol && (*s == '.' || *s == '\''))
+            fputs("\\&", out);
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else
+            fputc(*s, out);
+        bol = *s == '\n';
+    }
+}
+
+/* mizan(8) in man(7) roff, from the --help texts above. */
+static void usage_man(FILE *out)
+{
+    fprintf(out, ".TH MIZAN 8 \"\" \"mizan %s\" \"System Administration\"\n", MIZAN_VERSION);
+    fputs(".SH NAME\nmizan \\- ", out);
+    roff(out, summary);
+    fputs("\n.SH SYNOPSIS\n.nf\n", out);
+    for (size_t i = 0; i < MZ_ARRAY_SIZE(commands); i++) {
+        roff(out, commands[i].usage);
+        fputc('\n', out);
+    }
+    fputs(".fi\n.SH COMMANDS\n", out);
+    for (size_t i = 0; i < MZ_ARRAY_SIZE(commands); i++) {
+        fputs(".SS ", out);
+        roff(out, commands[i].name);
+        fputs("\n.nf\n", out);
+        roff(out, commands[i].usage);
+        fputs("\n\n", out);
+        roff(out, commands[i].help);
+        fputs(".fi\n", out);
+    }
+    fputs(".SH EXIT STATUS\n", out);
+    roff(out, exit_status);
+    fputs(".SH FILES\n.nf\n"
+          "/etc/mizan/mizan.yaml        configuration (every key documented in it)\n"
+          "/etc/mizan/netpolicy.yaml    network policy (netpolicy.enabled)\n"
+          "/etc/mizan/lists/            domain lists the recipes name\n"
+          "/var/log/mizan/alerts.log    alerts, JSON lines; audit.log: withheld alerts\n"
+          "/run/mizan/status.json       counters of the running daemon (mizan status)\n"
+          "/sys/fs/bpf/mizan/           pinned programs and maps (mizan uninstall)\n"
+          ".fi\n"
+          ".SH SEE ALSO\n"
+          "http://127.0.0.1:9090/metrics, /healthz, /readyz (http.* in mizan.yaml);\n"
+          "the README and docs/operations.md of the source tree.\n",
+          out);
 }
 
 static void usage_cmd(const struct command *c, FILE *out)
@@ -145,6 +206,10 @@ int mz_cli_main(int argc, char **argv)
         argv++;
     }
     if (strcmp(name, "help") == 0) { /* `mizan help [COMMAND]` */
+        if (argc > 1 && strcmp(argv[1], "--man") == 0) {
+            usage_man(stdout); /* what the build installs as mizan.8 */
+            return 0;
+        }
         const struct command *h = argc > 1 ? find_command(argv[1]) : NULL;
         if (argc > 1 && !h) {
             fprintf(stderr, "mizan: unknown command '%s'\n\n", argv[1]);

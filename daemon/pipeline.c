@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "daemon/cursor.h"
 #include "detect/detect.h"
+#include "http/http_int.h"
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
 #include "printers/printer.h"
@@ -37,7 +38,8 @@ struct mz_pipeline {
     _Atomic uint64_t detections;
     _Atomic uint64_t alerts;
     _Atomic uint64_t q1_full;
-    struct mz_cursor *cur; /* live runs: delivery accounting, or NULL */
+    struct http_alert_counts alert_counts; /* per status, verdict, withheld; latency (/metrics) */
+    struct mz_cursor *cur;                 /* live runs: delivery accounting, or NULL */
 };
 
 static void on_alert(struct mz_alert *alert, void *ctx)
@@ -50,6 +52,7 @@ static void on_alert(struct mz_alert *alert, void *ctx)
         return;
     }
     atomic_fetch_add_explicit(&p->alerts, 1, memory_order_relaxed);
+    http_alert_count(&p->alert_counts, alert);
     prn_output_submit(p->out, alert);
 }
 
@@ -248,6 +251,7 @@ struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p)
     cJSON_AddNumberToObject(j, "observations", (double)atomic_load(&p->observations));
     cJSON_AddNumberToObject(j, "detections", (double)atomic_load(&p->detections));
     cJSON_AddNumberToObject(j, "alerts", (double)atomic_load(&p->alerts));
+    cJSON_AddItemToObject(j, "alerts_by", http_alert_counts_json(&p->alert_counts));
     if (p->q1) {
         cJSON *q = cJSON_AddObjectToObject(j, "q1");
         cJSON_AddNumberToObject(q, "size", (double)mz_spsc_size(p->q1));
@@ -266,6 +270,19 @@ struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p)
 const struct prn_output *mz_pipeline_output(const struct mz_pipeline *p)
 {
     return p->out;
+}
+
+size_t mz_pipeline_stages_exited(const struct mz_pipeline *p, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = '\0';
+    return p ? mz_stages_exited(p->stages, buf, len) : 0;
+}
+
+int mz_pipeline_stop_stage(struct mz_pipeline *p, const char *name)
+{
+    int i = p ? mz_stage_find(p->stages, name) : -ENOENT;
+    return i < 0 ? i : mz_stage_request_stop(p->stages, i);
 }
 
 void mz_pipeline_free(struct mz_pipeline *p)

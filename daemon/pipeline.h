@@ -56,6 +56,12 @@ struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p);
  * outputs' counters), or NULL when the pipeline prints observations. */
 struct prn_output;
 const struct prn_output *mz_pipeline_output(const struct mz_pipeline *p);
+/* The pipeline's stage threads (detect) that returned outside the shutdown
+ * (pipeline/stage.h mz_stages_exited): their names in buf, their count. */
+size_t mz_pipeline_stages_exited(const struct mz_pipeline *p, char *buf, size_t len);
+/* Test-only (MIZAN_TEST_KILL_STAGE): stops the pipeline stage called name
+ * outside the shutdown, as though its thread had died. 0, or -ENOENT. */
+int mz_pipeline_stop_stage(struct mz_pipeline *p, const char *name);
 void mz_pipeline_free(struct mz_pipeline *p);
 
 /* The detect engine (NULL when the pipeline has none): for its interest

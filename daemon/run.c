@@ -16,6 +16,12 @@
  * is up with a stage still busy (a printer whose reader stopped reading, a
  * collector stuck in a read), it logs what was left (the stages still
  * running, the queues' contents) and exits 1 at once.
+ *
+ * Operations (http/): once a second the main thread builds the status tree,
+ * writes it to the status file, judges health from it (an exited stage
+ * thread, a stuck queue) and publishes it to the HTTP endpoint (/metrics,
+ * /healthz, /readyz). Readiness (programs attached, first scan done) is
+ * also when systemd hears READY=1; WATCHDOG=1 is sent only while healthy.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -32,6 +38,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "collector/col_pin.h"
 #include "collector/collector.h"
@@ -40,6 +47,8 @@
 #include "daemon/cursor.h"
 #include "daemon/daemon.h"
 #include "daemon/pipeline.h"
+#include "http/http.h"
+#include "http/http_int.h"
 #include "netpolicy/np.h"
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
@@ -57,6 +66,11 @@ struct runner {
     uint64_t started_ns;
     _Atomic uint64_t first_scan_ns;
     bool final_scan;
+    struct http_server *http;  /* /metrics, /healthz, /readyz, when http.enabled */
+    struct http_health health; /* what the health check remembers between ticks */
+    bool started;              /* the pipeline and the collector thread run */
+    bool ready;                /* READY=1 sent: attached and first scan done */
+    const char *kill_stage;    /* MIZAN_TEST_KILL_STAGE (test-only), until done */
 };
 
 static int emit_observation(struct mz_observation *obs, void *ctx)
@@ -250,24 +264,11 @@ static void drain_guard_done(struct drain_guard *g)
     pthread_mutex_destroy(&g->lock);
 }
 
-/* Writes the status file atomically (temp file + rename). */
-static void write_status(struct runner *r)
+/* The status tree: what status.json holds and /metrics renders. New
+ * object owned by the caller. */
+static cJSON *status_tree(struct runner *r)
 {
-    char tmp[PATH_MAX + 8], dir[PATH_MAX];
-    const char *path = r->cfg->status_file;
-    cJSON *j;
-    char *s;
-    FILE *f;
-
-    if (!path || !*path)
-        return;
-    (void)mz_strlcpy(dir, path, sizeof(dir));
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        mkdir(dir, 0755);
-    }
-    j = cJSON_CreateObject();
+    cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "pid", getpid());
     {
         char t[MZ_RFC3339_LEN];
@@ -287,8 +288,31 @@ static void write_status(struct runner *r)
     if (r->cur)
         cJSON_AddItemToObject(j, "delivery_cursor", mz_cursor_stats_json(r->cur));
     cJSON_AddItemToObject(j, "pipeline", mz_pipeline_stats_json(r->pipe));
+    if (r->http) {
+        cJSON *h = cJSON_AddObjectToObject(j, "http");
+        cJSON_AddStringToObject(h, "listen", r->cfg->http.listen);
+        cJSON_AddNumberToObject(h, "port", http_port(r->http));
+    }
+    return j;
+}
+
+/* Writes the status file atomically (temp file + rename). */
+static void write_status_file(struct runner *r, const cJSON *j)
+{
+    char tmp[PATH_MAX + 8], dir[PATH_MAX];
+    const char *path = r->cfg->status_file;
+    char *s;
+    FILE *f;
+
+    if (!path || !*path)
+        return;
+    (void)mz_strlcpy(dir, path, sizeof(dir));
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        mkdir(dir, 0755);
+    }
     s = cJSON_Print(j);
-    cJSON_Delete(j);
     if (!s)
         return;
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -300,6 +324,73 @@ static void write_status(struct runner *r)
             log_debug("status: cannot write %s: %s", path, strerror(errno));
     }
     free(s);
+}
+
+static void write_status(struct runner *r)
+{
+    cJSON *j = status_tree(r);
+    if (j)
+        write_status_file(r, j);
+    cJSON_Delete(j);
+}
+
+/* Test-only hook: MIZAN_TEST_KILL_STAGE=NAME stops stage NAME (collector or
+ * detect) once the daemon is ready, outside the shutdown, as though its
+ * thread had died, so that a test can watch /healthz fail. Documented in
+ * docs/operations.md; it does nothing unless the variable is set. */
+static void test_kill_hook(struct runner *r)
+{
+    if (!r->kill_stage || !r->ready)
+        return;
+    int i = mz_stage_find(r->stages, r->kill_stage);
+    int err = i >= 0 ? mz_stage_request_stop(r->stages, i)
+                     : mz_pipeline_stop_stage(r->pipe, r->kill_stage);
+    log_warn("run: MIZAN_TEST_KILL_STAGE: stage %s stopped%s (test-only hook)", r->kill_stage,
+             err ? ": no such stage" : "");
+    r->kill_stage = NULL;
+}
+
+/* Once a second, from the main thread: the status tree to the status file
+ * and the HTTP endpoint, readiness and health judged from it, systemd told. */
+static void tick(struct runner *r, bool draining)
+{
+    char exited[256] = "", more[256] = "", why[320] = "";
+    cJSON *j = status_tree(r);
+    if (!j)
+        return;
+    size_t n = mz_stages_exited(r->stages, exited, sizeof(exited));
+    if (mz_pipeline_stages_exited(r->pipe, more, sizeof(more)))
+        snprintf(exited + strlen(exited), sizeof(exited) - strlen(exited), "%s%s", n ? ", " : "",
+                 more);
+    cJSON_AddStringToObject(j, "stages_exited", exited);
+    bool attached = r->started && (r->col || !r->cfg->collector.enabled);
+    bool scanned = !r->col || atomic_load(&r->first_scan_ns) != 0;
+    struct http_state st = {
+        .ready = attached && scanned && !draining,
+        .not_ready_why = draining    ? "draining"
+                         : !attached ? "programs not attached yet"
+                                     : "first scan not done",
+        .healthy = http_health_check(&r->health, j, mz_monotonic_ns(),
+                                     r->cfg->http.stuck_after_ms * 1000000ull, why, sizeof(why)),
+        .unhealthy_why = why,
+    };
+    cJSON_AddBoolToObject(j, "ready", st.ready);
+    cJSON_AddBoolToObject(j, "healthy", st.healthy);
+    if (!st.healthy)
+        cJSON_AddStringToObject(j, "unhealthy_why", why);
+    write_status_file(r, j);
+    (void)http_publish(r->http, j, &st);
+    cJSON_Delete(j);
+    if (st.ready && !r->ready) {
+        r->ready = true;
+        log_info("run: ready (programs attached, first scan done)");
+        (void)sd_notify(0, "READY=1\nSTATUS=running");
+    }
+    if (!st.healthy)
+        (void)sd_notifyf(0, "STATUS=unhealthy: %s", why);
+    if (r->ready && st.healthy && !draining) /* systemd arms the watchdog at READY=1 */
+        (void)sd_notify(0, "WATCHDOG=1");
+    test_kill_hook(r);
 }
 
 static void reload_config(struct runner *r, const char *cfg_path)
@@ -354,6 +445,18 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         log_error("run: %s", err);
         return 2;
     }
+    r.kill_stage = getenv("MIZAN_TEST_KILL_STAGE");
+    if (cfg->http.enabled) {
+        /* up before the programs load, so that /readyz answers "not ready"
+         * meanwhile; a port mizan cannot bind degrades, it stops nothing */
+        r.http = http_start(cfg->http.listen, err, sizeof(err));
+        if (r.http)
+            log_info("http: listening on %s (port %u): /metrics /healthz /readyz", cfg->http.listen,
+                     (unsigned)http_port(r.http));
+        else
+            log_warn("run: %s; running without the metrics and health endpoint", err);
+        tick(&r, false); /* /readyz: "programs not attached yet" while they load */
+    }
     if (cfg->collector.enabled) {
         r.col = col_new(cfg);
         if (!r.col) {
@@ -395,11 +498,13 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
     log_info("mizan running (pid %d, cadence %llums%s)", (int)getpid(),
              (unsigned long long)cfg->collector.cadence_ms,
              observations ? ", printing observations" : "");
+    r.started = true;
+    tick(&r, false);
 
     for (;;) {
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
-        write_status(&r);
+        tick(&r, sig == SIGTERM || sig == SIGINT);
         if (r.cur) {
             (void)mz_cursor_save(r.cur);
             col_ack(r.col, mz_cursor_gen(r.cur)); /* what is printed may be retired */
@@ -408,6 +513,7 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
             reload_config(&r, cfg_path);
         else if (sig == SIGTERM || sig == SIGINT) {
             log_info("run: %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            (void)sd_notify(0, "STOPPING=1");
             break;
         }
     }
@@ -424,6 +530,7 @@ out:;
     if (status == 0)
         (void)mz_cursor_save(r.cur); /* drained: everything scanned is printed */
     drain_guard_freeing(&guard);
+    http_stop(r.http);
     mz_stages_free(r.stages);
     mz_pipeline_free(r.pipe);
     np_free(r.np); /* detaches: nothing is refused once mizan is gone */

@@ -48,6 +48,7 @@ struct mz_stage_set {
     struct stage stages[MZ_STAGE_MAX];
     int count;
     bool started;
+    _Atomic bool joining; /* mz_stages_join_in_order began: returns are expected */
 };
 
 static _Thread_local const struct worker *current;
@@ -191,6 +192,7 @@ void mz_stages_join_in_order(struct mz_stage_set *set)
 {
     if (!set || !set->started)
         return;
+    atomic_store(&set->joining, true);
     for (int i = 0; i < set->count; i++) {
         mz_stage_request_stop(set, i);
         join_stage(&set->stages[i]);
@@ -217,6 +219,29 @@ size_t mz_stages_running(const struct mz_stage_set *set, char *buf, size_t len)
             if (w > 0 && st->nthreads > 1 && (size_t)w < len - used)
                 w += snprintf(buf + used + (size_t)w, len - used - (size_t)w, " (%u of %u)", n,
                               st->nthreads);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    return threads;
+}
+
+size_t mz_stages_exited(const struct mz_stage_set *set, char *buf, size_t len)
+{
+    size_t threads = 0, used = 0;
+    if (len)
+        buf[0] = 0;
+    if (!set || !set->started || atomic_load(&set->joining))
+        return 0;
+    for (int i = 0; i < set->count; i++) {
+        const struct stage *st = &set->stages[i];
+        unsigned n = 0;
+        for (unsigned j = 0; j < st->nthreads; j++)
+            n += st->workers[j].started && atomic_load(&st->workers[j].returned);
+        if (!n)
+            continue;
+        threads += n;
+        if (used < len) {
+            int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", st->name);
             used += w > 0 ? (size_t)w : 0;
         }
     }

@@ -109,6 +109,14 @@ void mz_stages_join_in_order(struct mz_stage_set *set);
  * shutdown deadline reports as left behind. */
 size_t mz_stages_running(const struct mz_stage_set *set, char *buf, size_t len);
 
+/* Health (http/, /healthz): the stages with a thread whose function
+ * returned although mz_stages_join_in_order had not begun -- a stage that
+ * died, or one stopped on its own by mz_stage_request_stop (the test hook
+ * MIZAN_TEST_KILL_STAGE, daemon/run.c). Names them in buf as
+ * mz_stages_running does; returns the number of such threads (0 once the
+ * shutdown join has begun). Safe from any thread. */
+size_t mz_stages_exited(const struct mz_stage_set *set, char *buf, size_t len);
+
 /* After the join: what thread `worker` of stage index returned (NULL if it
  * has not been joined or the arguments are out of range). */
 void *mz_stage_result(const struct mz_stage_set *set, int index, unsigned worker);

@@ -10,7 +10,9 @@ cleanup() { [ -n "${KEEP:-}" ] || rm -rf "$T"; return 0; }
 trap cleanup EXIT
 
 # write_config [extra yaml appended]; COLLECTOR=true turns the eBPF collector
-# on (live tests), at CADENCE (default 500ms).
+# on (live tests), at CADENCE (default 500ms). The HTTP endpoint is off
+# unless HTTP=true (then on HTTP_LISTEN, default any free loopback port:
+# http_port reads which from the daemon's log; HTTP_STUCK_AFTER, default 60s).
 write_config() {
   cat >"$T/mizan.yaml" <<YAML
 log_level: info
@@ -19,6 +21,10 @@ collector:
   enabled: ${COLLECTOR:-false}
   cadence: ${CADENCE:-500ms}
   pin_dir: ${PIN_DIR:-}
+http:
+  enabled: ${HTTP:-false}
+  listen: ${HTTP_LISTEN:-127.0.0.1:0}
+  stuck_after: ${HTTP_STUCK_AFTER:-60s}
 attenuator:
   enabled: false
   cache:
@@ -34,6 +40,26 @@ YAML
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# http_port LOGFILE [SECONDS]: the port the daemon's endpoint bound, from its
+# "http: listening on ... (port N)" log line; fails after SECONDS (10).
+http_port() {
+  local log=$1 secs=${2:-10} p
+  for _ in $(seq 1 $((secs * 50))); do
+    p=$(sed -n 's/.*http: listening on .* (port \([0-9]*\)).*/\1/p' "$log" | head -1)
+    if [ -n "$p" ]; then echo "$p"; return 0; fi
+    sleep 0.02
+  done
+  return 1
+}
+
+# http_get PORT PATH: prints "CODE BODY" (body on one line)
+http_get() {
+  curl -s -m 5 -o "$T/.http_body" -w '%{http_code}' "http://127.0.0.1:$1$2" || true
+  printf ' '
+  tr '\n' ' ' <"$T/.http_body" 2>/dev/null || true
+  echo
+}
 
 # count_json_lines FILE: number of lines, failing if any is not a JSON object
 count_json_lines() {

@@ -357,6 +357,34 @@ static void test_running_names_what_is_left(void **state)
     mz_stages_free(set);
 }
 
+/* Health: a thread whose function returned before the shutdown join is
+ * "exited" (a dead stage, or one stopped by the test hook); once the join
+ * has begun, returns are expected and nothing is reported. */
+static void test_exited_outside_the_join(void **state)
+{
+    (void)state;
+    char buf[128];
+    _Atomic int ran = 0;
+    struct mz_stage_set *set = mz_stages_new();
+    assert_int_equal(mz_stages_exited(set, buf, sizeof(buf)), 0); /* not started */
+    assert_int_equal(mz_stage_add(set, "collector", until_stop, &ran, 1), 0);
+    assert_int_equal(mz_stage_add(set, "detect", until_stop, &ran, 2), 1);
+    assert_int_equal(mz_stages_start(set), 0);
+    while (atomic_load(&ran) < 3)
+        usleep(1000);
+    assert_int_equal(mz_stages_exited(set, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(mz_stage_request_stop(set, 1), 0); /* detect dies */
+    for (int i = 0; i < 5000 && mz_stages_exited(set, buf, sizeof(buf)) != 2; i++)
+        usleep(1000);
+    assert_int_equal(mz_stages_exited(set, buf, sizeof(buf)), 2);
+    assert_string_equal(buf, "detect");
+    mz_stages_join_in_order(set); /* the shutdown: every return is expected */
+    assert_int_equal(mz_stages_exited(set, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "");
+    mz_stages_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_drains_in_order),
         cmocka_unit_test(test_free_running),
         cmocka_unit_test(test_running_names_what_is_left),
+        cmocka_unit_test(test_exited_outside_the_join),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "core/embedded.h"
@@ -81,6 +84,9 @@ static void test_documented_file_matches_defaults(void **state)
     assert_int_equal(a.outputs.syslog.port, d.outputs.syslog.port);
     assert_int_equal(a.outputs.syslog.facility, d.outputs.syslog.facility);
     assert_string_equal(a.outputs.syslog.app_name, d.outputs.syslog.app_name);
+    assert_int_equal(a.http.enabled, d.http.enabled);
+    assert_string_equal(a.http.listen, d.http.listen);
+    assert_int_equal(a.http.stuck_after_ms, d.http.stuck_after_ms);
     mz_config_free(&a);
     mz_config_free(&d);
 }
@@ -116,6 +122,22 @@ static void test_values_parse(void **state)
     assert_int_equal(c.outputs.syslog.transport, MZ_SYSLOG_UDP);
     assert_int_equal(c.outputs.syslog.c.spool_max_size, 1u << 20);
     assert_string_equal(c.outputs.webhook.ca_file, "/etc/ca.pem");
+    {
+        struct mz_config h;
+        struct sockaddr_storage ss;
+        unsigned sl;
+        assert_int_equal(load("http:\n  enabled: false\n  listen: \"[::1]:0\"\n", &h, err), 0);
+        assert_false(h.http.enabled);
+        assert_string_equal(h.http.listen, "[::1]:0");
+        assert_int_equal(mz_config_parse_listen(h.http.listen, &ss, &sl), 0);
+        assert_int_equal(ss.ss_family, AF_INET6);
+        assert_int_equal(mz_config_parse_listen("10.0.0.1:80", &ss, &sl), 0);
+        assert_int_equal(ss.ss_family, AF_INET);
+        assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 80);
+        assert_int_equal(mz_config_parse_listen("10.0.0.1:", &ss, &sl), -EINVAL);
+        assert_int_equal(mz_config_parse_listen("10.0.0.1:+80", &ss, &sl), -EINVAL);
+        mz_config_free(&h);
+    }
     assert_int_equal(c.printers.varlog.max_size, 65536);
     assert_int_equal(c.printers.varlog.fsync, MZ_FSYNC_ALWAYS);
     mz_config_free(&c);
@@ -161,6 +183,10 @@ static void test_errors_name_line_column_and_key(void **state)
          "t.yaml:4:16: outputs.syslog.retry_min: longer than retry_max"},
         {"outputs:\n  webhook:\n    tls_verfy: false\n",
          "t.yaml:3:5: outputs.webhook.tls_verfy: unknown key"},
+        {"http:\n  listen: localhost:9090\n", "t.yaml:2:11: http.listen: expected ADDR:PORT"},
+        {"http:\n  listen: 127.0.0.1:65536\n", "t.yaml:2:11: http.listen: expected ADDR:PORT"},
+        {"http:\n  listen: \"[::1]9090\"\n", "t.yaml:2:11: http.listen: expected ADDR:PORT"},
+        {"http:\n  stuck_after: 10ms\n", "t.yaml:2:16: http.stuck_after: 10ms is out of range"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct mz_config c;

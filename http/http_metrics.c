@@ -261,6 +261,11 @@ static void render_collector(struct out *o, const cJSON *st)
     }
     per_child(o, maps, "overflowed", "mizan_collector_records_overflowed_total", "counter", "map",
               "Records that went through the overflow ring because the map was full.");
+    per_child(o, maps, "aggregated", "mizan_collector_records_aggregated_total", "counter", "map",
+              "Records not made under pressure because no loaded recipe could alert on them "
+              "(map full, overflow ring past half): summed per process, not a loss.");
+    single(o, col, "ring_journal.replayed", "mizan_collector_ring_journal_replayed_total",
+           "counter", "Overflow ring records a restart delivered again from the journal.");
     per_child(o, maps, "entries", "mizan_collector_map_entries", "gauge", "map",
               "Records in the kernel map now.");
     per_child(o, maps, "max_entries", "mizan_collector_map_capacity", "gauge", "map",

@@ -29,6 +29,7 @@
 #include "detect/det_int.h"
 #include "detect/det_interest.h"
 #include "detect/detect.h"
+#include "tests/support/recipe_fixtures.h"
 
 struct keys {
     struct col_interest_key *k;
@@ -116,50 +117,40 @@ static void test_builtin_keys(void **state)
     det_engine_free(e);
 }
 
-/* Every positive fixture observation of a built-in file or exec recipe
- * passes the kernel's keys. */
+/* Every positive fixture observation of a built-in file recipe passes the
+ * kernel's keys. */
+struct superset_ctx {
+    struct det_set *set;
+    const struct keys *ks;
+    int checked;
+};
+
+static void superset_one(const struct mz_observation *o, void *arg)
+{
+    struct superset_ctx *x = arg;
+    struct det_recipe *hits[4096];
+    if (o->kind != MZ_OBS_FILE || !o->file.path ||
+        !det_set_match(x->set, o, true, false, hits, 4096))
+        return;
+    if (!kernel_interesting(x->ks, o->file.path, o->file.actions) &&
+        !(o->file.path2 && kernel_interesting(x->ks, o->file.path2, o->file.actions)))
+        fail_msg("%s (actions %#x) matches %s but the kernel's keys miss it", o->file.path,
+                 o->file.actions, hits[0]->id);
+    x->checked++;
+}
+
 static void test_superset_of_fixtures(void **state)
 {
     (void)state;
-    const char *src = getenv("MIZAN_SOURCE_DIR");
-    if (!src)
-        src = ".";
     struct det_engine *e = builtin_engine();
     assert_non_null(e);
     struct det_interest *ii = det_engine_interest(e, NULL);
     struct keys ks;
     keys_of(ii, &ks);
-    struct det_set *set = det_engine_set(e);
-    char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "cat %s/tests/fixtures/recipes/*.pos.jsonl", src);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    char *line = NULL;
-    size_t cap = 0;
-    int checked = 0;
-    struct det_recipe *hits[4096];
-    while (getline(&line, &cap, f) > 0) {
-        cJSON *j = cJSON_Parse(line);
-        if (!j)
-            continue;
-        struct mz_observation o;
-        char err[256];
-        if (mz_observation_from_json(j, &o, err, sizeof(err)) == 0 && o.kind == MZ_OBS_FILE &&
-            o.file.path && det_set_match(set, &o, true, false, hits, 4096) > 0) {
-            if (!kernel_interesting(&ks, o.file.path, o.file.actions) &&
-                !(o.file.path2 && kernel_interesting(&ks, o.file.path2, o.file.actions)))
-                fail_msg("%s (actions %#x) matches %s but the kernel's keys miss it", o.file.path,
-                         o.file.actions, hits[0]->id);
-            checked++;
-        }
-        if (mz_observation_from_json(j, &o, err, sizeof(err)) == 0)
-            mz_observation_clear(&o);
-        cJSON_Delete(j);
-    }
-    free(line);
-    pclose(f);
-    print_message("%d fixture observations checked\n", checked);
-    assert_true(checked > 50);
+    struct superset_ctx x = {det_engine_set(e), &ks, 0};
+    assert_true(recipe_fixtures_each(superset_one, &x) > 0);
+    print_message("%d fixture observations checked\n", x.checked);
+    assert_true(x.checked > 50);
     free(ks.k);
     det_interest_unref(ii);
     det_engine_free(e);

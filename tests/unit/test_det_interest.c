@@ -26,6 +26,7 @@
 #include "detect/det_int.h"
 #include "detect/det_interest.h"
 #include "detect/detect.h"
+#include "tests/support/recipe_fixtures.h"
 
 static struct det_engine *builtin_engine(void)
 {
@@ -117,51 +118,38 @@ static void test_builtin_set(void **state)
 
 /* The set is a superset of the recipes: every observation of a positive
  * fixture that matches a file recipe passes it. */
+struct superset_ctx {
+    struct det_set *set;
+    const struct det_interest *ii;
+    int checked;
+};
+
+static void superset_one(const struct mz_observation *o, void *arg)
+{
+    struct superset_ctx *x = arg;
+    struct det_recipe *hits[4096];
+    if (o->kind != MZ_OBS_FILE && o->kind != MZ_OBS_EXEC)
+        return;
+    if (!det_set_match(x->set, o, true, false, hits, 4096))
+        return;
+    /* a two-path record (rename, link, symlink) is tested on both */
+    if (!det_interest_match(x->ii, o->file.path, o->file.actions, o->proc.exe) &&
+        !(o->file.path2 && det_interest_match(x->ii, o->file.path2, o->file.actions, o->proc.exe)))
+        fail_msg("%s (%s by %s) matches %s but is not interesting", o->file.path,
+                 o->kind == MZ_OBS_EXEC ? "exec" : "file", o->proc.exe, hits[0]->id);
+    x->checked++;
+}
+
 static void test_superset_of_fixtures(void **state)
 {
     (void)state;
-    const char *src = getenv("MIZAN_SOURCE_DIR");
-    if (!src)
-        src = ".";
     struct det_engine *e = builtin_engine();
     assert_non_null(e);
     struct det_interest *ii = det_engine_interest(e, NULL);
-    struct det_set *set = det_engine_set(e);
-    char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "cat %s/tests/fixtures/recipes/*.pos.jsonl", src);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    char *line = NULL;
-    size_t cap = 0;
-    int checked = 0;
-    struct det_recipe *hits[4096];
-    while (getline(&line, &cap, f) > 0) {
-        cJSON *j = cJSON_Parse(line);
-        if (!j)
-            continue;
-        struct mz_observation o;
-        char err[256];
-        if (mz_observation_from_json(j, &o, err, sizeof(err)) == 0) {
-            if (o.kind == MZ_OBS_FILE || o.kind == MZ_OBS_EXEC) {
-                size_t n = det_set_match(set, &o, true, false, hits, 4096);
-                if (n) {
-                    /* a two-path record (rename, link, symlink) is tested on both */
-                    if (!det_interest_match(ii, o.file.path, o.file.actions, o.proc.exe) &&
-                        !(o.file.path2 &&
-                          det_interest_match(ii, o.file.path2, o.file.actions, o.proc.exe)))
-                        fail_msg("%s (%s by %s) matches %s but is not interesting", o.file.path,
-                                 o.kind == MZ_OBS_EXEC ? "exec" : "file", o.proc.exe, hits[0]->id);
-                    checked++;
-                }
-            }
-            mz_observation_clear(&o);
-        }
-        cJSON_Delete(j);
-    }
-    free(line);
-    pclose(f);
-    print_message("%d fixture observations checked\n", checked);
-    assert_true(checked > 50);
+    struct superset_ctx x = {det_engine_set(e), ii, 0};
+    assert_true(recipe_fixtures_each(superset_one, &x) > 0);
+    print_message("%d fixture observations checked\n", x.checked);
+    assert_true(x.checked > 50);
     det_interest_unref(ii);
     det_engine_free(e);
 }

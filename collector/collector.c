@@ -830,7 +830,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
                            bpf_map__map_flags(c->skel->maps.data_ids) & ~BPF_F_MMAPABLE);
     bpf_program__set_autoattach(c->skel->progs.mz_set_gen, false);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
-    c->skel->rodata->walk_direct = c->direct_reads;
+    c->skel->rodata->direct_loads = c->direct_reads;
 
     size_t elf_len = 0;
     const void *elf = mizan__elf_bytes(&elf_len);

@@ -69,7 +69,7 @@ __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, _
     struct mz_file_val *out = which ? &s->file2 : &s->file;
     char *walk = s->walk;
     s->pos = MZ_BPF_PATH_MAX;
-    if (walk_direct && bpf_ksym_exists(bpf_rdonly_cast)) {
+    if (direct_loads && bpf_ksym_exists(bpf_rdonly_cast)) {
         trunc = walk_path_direct(dentry_p, vfsmnt_p, s, which);
         goto copy;
     }

@@ -191,8 +191,15 @@ static __always_inline int task_insert(__u64 key, struct mz_task_val *v)
  * with its exe and command line, for processes that started before mizan). */
 __noinline int mz_task_ensure(__u64 key, struct scratch *s)
 {
-    if (!s || bpf_map_lookup_elem(&tasks, &key))
+    if (!s)
         return 0;
+    volatile struct scratch *vs = s;
+    if (key && vs->task_ok == key)
+        return 0;
+    if (bpf_map_lookup_elem(&tasks, &key)) {
+        vs->task_ok = key;
+        return 0;
+    }
     struct task_struct *cur = bpf_get_current_task_btf();
     struct task_struct *t = cur->group_leader;
     struct mz_task_val *v = &s->task;
@@ -202,7 +209,9 @@ __noinline int mz_task_ensure(__u64 key, struct scratch *s)
     /* The command line now, once per image: /proc/PID/cmdline at scan time
      * may already belong to a later image (an exec) or be gone (an exit). */
     v->args_key = mz_args_store(s);
-    task_insert(key, v);
+    int r = task_insert(key, v);
+    if (r >= 0 || r == -17)
+        vs->task_ok = key;
     return 0;
 }
 

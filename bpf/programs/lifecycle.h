@@ -158,8 +158,11 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
         tv->exe_dev = exe_dev;
         tv->exe_seen_key = seen_key;
         tv->gen = gen_now();
+        s->task_ok = key;
     } else {
-        task_insert(key, v);
+        int r = task_insert(key, v);
+        if (r >= 0 || r == -17)
+            s->task_ok = key;
     }
 
     /* One exec record per exec. */

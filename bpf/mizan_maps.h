@@ -85,8 +85,19 @@ struct mz_task_val {
     __u32 created_gen;
     __u32 flags; /* MZ_REC_* */
     char comm[16];
+    /* The executable's identity, as the kernel had it at exec (or when the
+     * record was made lazily): inode and device number (major << 20 |
+     * minor, as in mz_link_val); 0 when unknown. exe_key's path is walked
+     * from the file's dentry up to the root of the mount tree, whatever the
+     * process's root (a chroot); exe_seen_key is the path the process named
+     * in execve when it is absolute and differs (a chroot-relative path, a
+     * symlink, a bind mount's path is the walked one), else 0. */
+    __u64 exe_ino;
+    __u32 exe_dev;
+    __u32 pad1;
+    __u64 exe_seen_key;
 };
-_Static_assert(sizeof(struct mz_task_val) == 104, "mz_task_val layout");
+_Static_assert(sizeof(struct mz_task_val) == 128, "mz_task_val layout");
 
 struct mz_exec_key {
     __u64 task_key;
@@ -111,8 +122,12 @@ struct mz_exec_val {
     __u32 created_gen;
     __u32 flags;
     char comm[16];
+    __u64 exe_ino; /* as in mz_task_val */
+    __u32 exe_dev;
+    __u32 pad1;
+    __u64 exe_seen_key;
 };
-_Static_assert(sizeof(struct mz_exec_val) == 96, "mz_exec_val layout");
+_Static_assert(sizeof(struct mz_exec_val) == 120, "mz_exec_val layout");
 
 /* Paths and command lines. gen: the generation in which a record was last
  * stored or found by a record that refers to it; the collector deletes one

@@ -846,7 +846,7 @@ static void run_job(struct exe_worker *w, struct exe_job *j)
         if (fd >= 0 && j->ino && (st.st_dev != j->dev || st.st_ino != j->ino)) {
             close(fd); /* the file at the path now is not the one that ran */
             fd = -1;
-            why = "changed";
+            why = "identity_mismatch";
         }
     }
     if (fd < 0) {
@@ -1091,7 +1091,7 @@ static const char *path_trust(const char *path, uint64_t dev, uint64_t ino, bool
     if (!S_ISREG(st.st_mode))
         return "not_regular";
     if (ino && (st.st_dev != dev || st.st_ino != ino))
-        return "changed";
+        return "identity_mismatch";
     const char *why = col_exe_trust(path, &st, false, trusted);
     return *trusted && ino ? "system_binary_by_inode" : why;
 }

@@ -857,6 +857,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
                            bpf_map__map_flags(c->skel->maps.data_ids) & ~BPF_F_MMAPABLE);
     bpf_program__set_autoattach(c->skel->progs.mz_set_gen, false);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
+    c->skel->rodata->direct_loads = c->direct_reads;
 
     size_t elf_len = 0;
     const void *elf = mizan__elf_bytes(&elf_len);
@@ -1190,6 +1191,26 @@ static const struct mz_task_val *task_get(struct mz_collector *c, uint64_t key)
     return task_find(&c->tasks, key);
 }
 
+/* The kernel's device number (major << 20 | minor) as a userland dev_t. */
+static uint64_t kdev(uint32_t dev)
+{
+    return makedev(dev >> 20, dev & 0xfffff);
+}
+
+/* p's exe from a task or exec record: the path walked from the file
+ * (exe_key), the name it was run by when another (seen_key) and the
+ * identity the kernel recorded at exec, which enrichment checks. */
+static void exe_of(struct mz_collector *c, uint64_t exe_key, uint64_t seen_key, uint32_t dev,
+                   uint64_t ino, struct mz_process *p)
+{
+    p->exe = exe_path(c, exe_key);
+    p->exe_seen_as = seen_key ? exe_path(c, seen_key) : NULL;
+    if (ino && p->exe) {
+        p->exe_ino = ino;
+        p->exe_dev = kdev(dev);
+    }
+}
+
 /* Fills p from the task record of key (pid hint tgid when it is gone). */
 static void process_of_task(struct mz_collector *c, uint64_t key, uint32_t tgid,
                             struct mz_process *p)
@@ -1205,7 +1226,7 @@ static void process_of_task(struct mz_collector *c, uint64_t key, uint32_t tgid,
         p->cgroup_id = t->cgroup_id;
         memcpy(p->comm, t->comm, sizeof(p->comm));
         p->comm[sizeof(p->comm) - 1] = 0;
-        p->exe = exe_path(c, t->exe_key);
+        exe_of(c, t->exe_key, t->exe_seen_key, t->exe_dev, t->exe_ino, p);
         p->args = args_string(c, t->args_key);
         ancestry(c, t->parent_key, p->ppid, p);
     } else {
@@ -1240,7 +1261,7 @@ static struct mz_observation *obs_exec(struct mz_collector *c, const struct pend
     p->cgroup_id = v.cgroup_id;
     memcpy(p->comm, v.comm, sizeof(p->comm));
     p->comm[sizeof(p->comm) - 1] = 0;
-    p->exe = exe_path(c, v.exe_key);
+    exe_of(c, v.exe_key, v.exe_seen_key, v.exe_dev, v.exe_ino, p);
     p->args = args_string(c, v.args_key);
     p->cwd = file_path(c, v.cwd_key);
     ancestry(c, v.parent_key, p->ppid, p);
@@ -1249,6 +1270,8 @@ static struct mz_observation *obs_exec(struct mz_collector *c, const struct pend
     o->count = 1;
     o->file.path = mz_strdup(p->exe);
     o->file.actions = MZ_FA_EXECVE;
+    o->file.ino = p->exe_ino;
+    o->file.dev = p->exe_dev;
     return o;
 }
 
@@ -1275,7 +1298,7 @@ static struct mz_observation *obs_link(struct mz_collector *c, const struct pend
     if (v.ino) {
         /* the kernel's device number is major << 20 | minor */
         o->file.ino = v.ino;
-        o->file.dev = makedev(v.dev >> 20, v.dev & 0xfffff);
+        o->file.dev = kdev(v.dev);
     }
     return o;
 }
@@ -1535,6 +1558,7 @@ static void refs_add(struct mz_collector *c, int acc, const uint8_t *key, const 
         keyset_add(&c->ref_tasks, tk);
         keyset_add(&c->ref_tasks, e->parent_key);
         keyset_add(&c->ref_files, e->exe_key);
+        keyset_add(&c->ref_files, e->exe_seen_key);
         keyset_add(&c->ref_files, e->cwd_key);
         keyset_add(&c->ref_args, e->args_key);
         break;
@@ -1953,6 +1977,7 @@ static void sweep_tasks(struct mz_collector *c)
         const struct task_slot *e = &c->ring_tasks.s[i];
         if (e->key) {
             keyset_add(&c->ref_files, e->v.exe_key);
+            keyset_add(&c->ref_files, e->v.exe_seen_key);
             keyset_add(&c->ref_args, e->v.args_key);
         }
     }
@@ -1962,6 +1987,7 @@ static void sweep_tasks(struct mz_collector *c)
             continue;
         if (keyset_has(&c->ref_tasks, e->key)) {
             keyset_add(&c->ref_files, e->v.exe_key);
+            keyset_add(&c->ref_files, e->v.exe_seen_key);
             keyset_add(&c->ref_args, e->v.args_key);
             continue;
         }

@@ -37,6 +37,7 @@ void mz_process_clear(struct mz_process *p)
     if (!p)
         return;
     free(p->exe);
+    free(p->exe_seen_as);
     free(p->args);
     free(p->cwd);
     free(p->user);
@@ -78,6 +79,7 @@ void mz_process_copy(struct mz_process *dst, const struct mz_process *src)
 {
     *dst = *src;
     dst->exe = mz_strdup(src->exe);
+    dst->exe_seen_as = mz_strdup(src->exe_seen_as);
     dst->args = mz_strdup(src->args);
     dst->cwd = mz_strdup(src->cwd);
     dst->user = mz_strdup(src->user);
@@ -692,6 +694,8 @@ static void jw_process(struct jw *w, const struct mz_process *p)
     jw_int(w, "ppid", p->ppid);
     jw_str(w, "comm", p->comm);
     jw_str_or_null(w, "exe", p->exe);
+    if (p->exe_seen_as)
+        jw_str(w, "exe_seen_as", p->exe_seen_as);
     jw_str_or_null(w, "args", p->args);
     if (p->cwd)
         jw_str(w, "cwd", p->cwd);
@@ -1130,6 +1134,7 @@ static int process_from_json(struct jctx *c, const cJSON *o, struct mz_process *
         free(comm);
     }
     if ((r = jstr(c, o, "exe", "process.", MZ_PATH_MAX, &p->exe)) ||
+        (r = jstr(c, o, "exe_seen_as", "process.", MZ_PATH_MAX, &p->exe_seen_as)) ||
         (r = jstr(c, o, "args", "process.", MZ_ARGS_MAX, &p->args)) ||
         (r = jstr(c, o, "cwd", "process.", MZ_PATH_MAX, &p->cwd)) ||
         (r = jstr(c, o, "user", "process.", 256, &p->user)) ||

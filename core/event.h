@@ -62,7 +62,13 @@ struct mz_process {
     uint64_t start_ns; /* boot-relative start time: with pid, a stable identity */
     uint64_t cgroup_id;
     char comm[16];
-    char *exe;            /* absolute path, may be NULL */
+    char *exe; /* absolute path, may be NULL */
+    /* The path the process ran it by, when that is another name for the
+     * same file: the absolute name given to execve from a chroot or through
+     * a symlink (exe is the file's own path, walked from its dentry in the
+     * initial mount namespace), or a hard link or bind mount of a file a
+     * recipe names (exe is then the recipe's path). NULL otherwise. */
+    char *exe_seen_as;
     char *args;           /* argv joined by spaces, at most MZ_ARGS_MAX, may be NULL */
     char *cwd;            /* may be NULL */
     char *user;           /* user name of uid, may be NULL */

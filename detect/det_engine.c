@@ -510,12 +510,23 @@ int det_match(struct det_engine *e, const struct mz_observation *obs, det_emit_f
         rc = match_obs(e, obs, now, emit, ctx);
     } else {
         /* A file a recipe names, reached by another path (hard link, bind
-         * mount, chroot): matched, and reported, as the recipe's path. */
+         * mount, chroot): matched, and reported, as the recipe's path. An
+         * exec's file is the process's exe: named the same way, with the
+         * name the process ran it by in exe_seen_as. */
         struct mz_observation copy;
         mz_observation_copy(&copy, obs);
         free(copy.file.seen_as);
         copy.file.seen_as = copy.file.path;
         copy.file.path = mz_strdup(named);
+        struct mz_process *p = &copy.proc;
+        if (obs->kind == MZ_OBS_EXEC && p->exe && p->exe_ino == obs->file.ino &&
+            p->exe_dev == obs->file.dev) {
+            if (!p->exe_seen_as)
+                p->exe_seen_as = p->exe;
+            else
+                free(p->exe);
+            p->exe = mz_strdup(named);
+        }
         rc = match_obs(e, &copy, now, emit, ctx);
         mz_observation_clear(&copy);
     }

@@ -19,6 +19,12 @@ const volatile __u64 mizan_start_hi = 0;
 /* Length of a jiffy in ns (from CONFIG_HZ); 0: unknown, the hot path then
  * reads the precise clock. */
 const volatile __u32 jiffy_ns = 0;
+/* Outside the open path too, kernel structures are read with direct loads
+ * (through bpf_rdonly_cast) rather than probe reads: the path walks, the
+ * mmap test of mz_other_exit. Set with the open path's choice
+ * (collector.direct_reads), so that the probe reads are what kernels without
+ * the kfunc, and the tests of that path, run. */
+const volatile __u32 direct_loads = 0;
 
 /* The scan generation. In a map of its own that cannot be mmapped: only
  * mz_set_gen (tamper.h) writes it, run by the collector at each scan; a write
@@ -41,5 +47,8 @@ __u32 path_epoch = 0;
  * instead of probe-read helper calls. The collector loads mz_open_exit when
  * the kernel has it, mz_open_exit_compat otherwise. */
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+#ifndef bpf_ksym_exists /* libbpf before 1.2 */
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
 
 #endif

@@ -7,6 +7,53 @@
 #ifndef MIZAN_BPF_HELPERS_PATH_H
 #define MIZAN_BPF_HELPERS_PATH_H
 
+/* The walk of mz_walk_path with direct loads: every field read is a load,
+ * the only helper call per component is the copy of its name (a probe read
+ * costs a call and a return through the kernel's return thunk: five of them
+ * per component made the walk most of an exec's or a new open's cost).
+ * Returns the truncation flag. */
+static __always_inline __u32 walk_path_direct(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s,
+                                              __u32 which)
+{
+    struct dentry *dentry =
+        bpf_rdonly_cast((void *)dentry_p, bpf_core_type_id_kernel(struct dentry));
+    struct mount *mnt =
+        bpf_rdonly_cast((void *)(vfsmnt_p - bpf_core_field_offset(struct mount, mnt)),
+                        bpf_core_type_id_kernel(struct mount));
+    char *walk = s->walk;
+    if (!which) {
+        struct inode *ino = dentry->d_inode;
+        s->file_ino = ino ? ino->i_ino : 0;
+        s->file_dev = ino ? ino->i_sb->s_dev : 0;
+    }
+    for (int i = 0; i < WALK_DEPTH; i++) {
+        struct dentry *mnt_root = mnt->mnt.mnt_root;
+        struct dentry *parent = dentry->d_parent;
+        if (dentry == mnt_root) {
+            struct mount *mp = mnt->mnt_parent;
+            if (mp == mnt || !mp)
+                break;
+            dentry = mnt->mnt_mountpoint;
+            mnt = mp;
+            continue;
+        }
+        if (dentry == parent || !parent)
+            break;
+        __u32 len = dentry->d_name.len;
+        const unsigned char *name = dentry->d_name.name;
+        __u32 pos = s->pos;
+        len &= 255;
+        if (len + 1 > pos)
+            return 1;
+        pos -= len + 1;
+        s->pos = pos;
+        walk[pos & PATH_MASK] = '/';
+        bpf_probe_read_kernel(&walk[(pos + 1) & PATH_MASK], len, name);
+        dentry = parent;
+    }
+    return 0;
+}
+
 /* Writes the absolute path of (dentry, vfsmnt) into s->file (which == 0) or
  * s->file2, walking dentries and crossing mounts up to the root of the task's
  * mount namespace. Returns 0, or -1 when nothing could be read. */
@@ -20,13 +67,17 @@ __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, _
     if (!s || !dentry_p || !vfsmnt_p)
         return -1;
     struct mz_file_val *out = which ? &s->file2 : &s->file;
+    char *walk = s->walk;
+    s->pos = MZ_BPF_PATH_MAX;
+    if (direct_loads && bpf_ksym_exists(bpf_rdonly_cast)) {
+        trunc = walk_path_direct(dentry_p, vfsmnt_p, s, which);
+        goto copy;
+    }
     if (!which) {
         struct inode *ino = BPF_CORE_READ(dentry, d_inode);
         s->file_ino = ino ? BPF_CORE_READ(ino, i_ino) : 0;
         s->file_dev = ino ? BPF_CORE_READ(ino, i_sb, s_dev) : 0;
     }
-    char *walk = s->walk;
-    s->pos = MZ_BPF_PATH_MAX;
     for (i = 0; i < WALK_DEPTH; i++) {
         struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
         struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
@@ -54,6 +105,7 @@ __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, _
         bpf_probe_read_kernel(&walk[(pos + 1) & PATH_MASK], len, name);
         dentry = parent;
     }
+copy:;
     __u32 pos = s->pos;
     if (pos >= MZ_BPF_PATH_MAX) {
         pos = MZ_BPF_PATH_MAX - 1;

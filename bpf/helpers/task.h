@@ -18,10 +18,11 @@ static __always_inline __u64 image_key(__u32 tgid, __u64 start, __u64 exec_id)
     return sip2(((__u64)(__u32)exec_id << 32) | tgid, start);
 }
 
+/* leader: a BTF pointer (the tp_btf programs' arguments, the current
+ * task's): direct loads, no helper calls. */
 static __always_inline __u64 task_key_of(struct task_struct *leader)
 {
-    return image_key(BPF_CORE_READ(leader, tgid), BPF_CORE_READ(leader, start_boottime),
-                     BPF_CORE_READ(leader, self_exec_id));
+    return image_key(leader->tgid, leader->start_boottime, leader->self_exec_id);
 }
 
 /* The hot path's version: direct BTF loads instead of probe-read helpers. */
@@ -134,46 +135,58 @@ __noinline __u64 mz_args_store(struct scratch *s)
 
 static __always_inline void task_fill_creds(struct task_struct *t, struct mz_task_val *v)
 {
-    v->uid = BPF_CORE_READ(t, real_cred, uid.val);
-    v->gid = BPF_CORE_READ(t, real_cred, gid.val);
-    v->euid = BPF_CORE_READ(t, cred, euid.val);
+    const struct cred *rc = t->real_cred;
+    v->uid = rc->uid.val;
+    v->gid = rc->gid.val;
+    v->euid = t->cred->euid.val;
 }
 
 static __always_inline __u64 task_cgroup(struct task_struct *t)
 {
-    return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+    return t->cgroups->dfl_cgrp->kn->id;
 }
 
-/* The executable of t, from its mm's exe_file. Returns the file key or 0. */
-static __always_inline __u64 exe_store(struct task_struct *t, struct scratch *s)
+/* The executable of t, from its mm's exe_file: its path walked from the
+ * dentry (mz_walk_path, to the root of the mount tree) and its identity in
+ * v. Returns the file key or 0. */
+static __always_inline __u64 exe_store(struct task_struct *t, struct scratch *s,
+                                       struct mz_task_val *v)
 {
-    struct file *f = BPF_CORE_READ(t, mm, exe_file);
+    struct mm_struct *mm = t->mm;
+    struct file *f = mm ? mm->exe_file : NULL;
     if (!f || path_of_file(f, s, 0) < 0)
         return 0;
+    v->exe_ino = s->file_ino;
+    v->exe_dev = s->file_dev;
     __u64 key = file_key_of(&s->file);
     file_store(key, &s->file);
     return key;
 }
 
 /* Fills a task record for the process whose leader is t (current or a fresh
- * child). */
+ * child; a BTF pointer). */
 static __always_inline void task_fill(struct task_struct *t, struct mz_task_val *v, __u32 gen)
 {
-    struct task_struct *parent = BPF_CORE_READ(t, real_parent, group_leader);
+    struct task_struct *rp = t->real_parent;
+    struct task_struct *parent = rp ? rp->group_leader : NULL;
     v->parent_key = parent ? task_key_of(parent) : 0;
-    v->start_ns = BPF_CORE_READ(t, start_boottime);
+    v->start_ns = t->start_boottime;
     v->exec_ns = 0;
     v->exit_ns = 0;
     v->cgroup_id = task_cgroup(t);
     v->exe_key = 0;
     v->args_key = 0;
-    v->tgid = BPF_CORE_READ(t, tgid);
-    v->ppid = BPF_CORE_READ(t, real_parent, tgid);
+    v->tgid = t->tgid;
+    v->ppid = rp ? rp->tgid : 0;
     task_fill_creds(t, v);
     v->gen = gen;
     v->created_gen = gen;
     v->flags = 0;
-    BPF_CORE_READ_STR_INTO(&v->comm, t, comm);
+    bpf_probe_read_kernel_str(v->comm, sizeof(v->comm), t->comm);
+    v->exe_ino = 0;
+    v->exe_dev = 0;
+    v->pad1 = 0;
+    v->exe_seen_key = 0;
 }
 
 /* Inserts a new task record (or hands it to the overflow ring): see
@@ -190,18 +203,27 @@ static __always_inline int task_insert(__u64 key, struct mz_task_val *v)
  * with its exe and command line, for processes that started before mizan). */
 __noinline int mz_task_ensure(__u64 key, struct scratch *s)
 {
-    if (!s || bpf_map_lookup_elem(&tasks, &key))
+    if (!s)
         return 0;
+    volatile struct scratch *vs = s;
+    if (key && vs->task_ok == key)
+        return 0;
+    if (bpf_map_lookup_elem(&tasks, &key)) {
+        vs->task_ok = key;
+        return 0;
+    }
     struct task_struct *cur = bpf_get_current_task_btf();
     struct task_struct *t = cur->group_leader;
     struct mz_task_val *v = &s->task;
     task_fill(t, v, gen_now());
     v->flags = MZ_REC_LAZY;
-    v->exe_key = exe_store(t, s);
+    v->exe_key = exe_store(t, s, v);
     /* The command line now, once per image: /proc/PID/cmdline at scan time
      * may already belong to a later image (an exec) or be gone (an exit). */
     v->args_key = mz_args_store(s);
-    task_insert(key, v);
+    int r = task_insert(key, v);
+    if (r >= 0 || r == -17)
+        vs->task_ok = key;
     return 0;
 }
 

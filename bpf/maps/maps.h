@@ -190,6 +190,10 @@ struct scratch {
     /* Where the task's saved user registers are, as an offset from its
      * stack (0: not learnt yet on this CPU; see open_regs). */
     __u64 regs_off;
+    /* The task key whose record mz_task_ensure last found or made on this
+     * CPU (0: none): a process image's record stays until it has exited,
+     * so its later actions skip the lookup. */
+    __u64 task_ok;
     struct mz_file_val file;
     struct mz_file_val file2;
     struct mz_args_val args;

@@ -252,6 +252,14 @@ int mz_other_exit(struct mz_sys_exit_args *ctx)
     struct task_struct *t = bpf_get_current_task_btf();
     if (t->tgid == mizan_tgid)
         return 0;
+    /* mmap, by far the most frequent of them: only executable mappings are
+     * recorded, tested here with a direct load of the saved registers
+     * rather than through mz_exit_other's helper calls. */
+    if (ctx->nr == NR_mmap && direct_loads && bpf_ksym_exists(bpf_rdonly_cast)) {
+        struct pt_regs *r = open_regs(t, true);
+        if (!r || !(ARG2(r) & 4 /* PROT_EXEC */))
+            return 0;
+    }
     return mz_exit_other(ctx->nr, ctx->ret);
 }
 

@@ -6,6 +6,9 @@
 # answers evil.mzd.test with the same address as good.mzd.test.
 #  - a process that resolved a 200-byte name and connects to its address
 #    has its flow named with the whole name;
+#  - a name answered through a chain of two CNAMEs (alias -> mid ->
+#    target.mzd.test, whose address "good" serves) names the flow to the
+#    final address with the name the client asked, alias.mzd.test;
 #  - process A resolves good.mzd.test, process B then gets the forged answer
 #    for the same address; A's next connection is still named
 #    good.mzd.test (marked domain_conflict, domain_other evil.mzd.test), and
@@ -39,7 +42,7 @@ ip link set "$VN" netns "$NS"
 ip addr add "$P.1/24" dev "$VH"
 ip link set "$VH" up
 ip -n "$NS" link set lo up
-for a in 2 3 7 8; do ip -n "$NS" addr add "$P.$a/24" dev "$VN"; done
+for a in 2 3 7 8 9; do ip -n "$NS" addr add "$P.$a/24" dev "$VN"; done
 ip -n "$NS" link set "$VN" up
 
 LONG=$(python3 -c 'print(".".join(["a" * 63, "b" * 63, "c" * 60]) + ".mzd.test")')
@@ -47,7 +50,9 @@ LONG=$(python3 -c 'print(".".join(["a" * 63, "b" * 63, "c" * 60]) + ".mzd.test")
 common=(--keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces
   --except-interface=lo --user=root)
 ip netns exec "$NS" "$DNSMASQ" "${common[@]}" --listen-address="$P.2" --pid-file="$T/d1.pid" \
-  --address=/good.mzd.test/"$P.7" --address=/"$LONG"/"$P.8" &
+  --address=/good.mzd.test/"$P.7" --address=/"$LONG"/"$P.8" \
+  --host-record=target.mzd.test,"$P.9" --cname=mid.mzd.test,target.mzd.test \
+  --cname=alias.mzd.test,mid.mzd.test &
 PIDS+=($!)
 ip netns exec "$NS" "$DNSMASQ" "${common[@]}" --listen-address="$P.3" --pid-file="$T/d2.pid" \
   --address=/evil.mzd.test/"$P.7" &
@@ -88,6 +93,7 @@ for _ in $(seq 1 100); do
 done
 
 client "$P.2" "$LONG" >/dev/null || fail "long name"
+[ "$(client "$P.2" alias.mzd.test)" = "$P.9" ] || fail "the CNAME chain did not resolve"
 client "$P.2" good.mzd.test >"$T/a1" & a1=$!
 wait $a1 || fail "client A"
 client "$P.3" evil.mzd.test >/dev/null || fail "client B (forger)"
@@ -122,7 +128,7 @@ def flows():
         if not line.endswith("\n"):
             break
         o = json.loads(line)
-        if o["kind"] == "flow" and o["flow"]["remote"]["addr"] in (p + ".7", p + ".8") \
+        if o["kind"] == "flow" and o["flow"]["remote"]["addr"] in (p + ".7", p + ".8", p + ".9") \
                 and o["flow"]["remote"]["port"] in (9, 10):
             out.append(o)
     return out
@@ -134,11 +140,14 @@ while True:
     longs = [o for o in f if o["flow"]["remote"]["addr"] == p + ".8"]
     a3 = [o for o in f if o["flow"]["remote"]["port"] == 10]
     evil = [o for o in f if o["flow"]["remote"]["addr"] == p + ".7" and o["flow"].get("domain") == "evil.mzd.test"]
-    if (longs and a3 and evil) or time.time() > deadline:
+    cname = [o for o in f if o["flow"]["remote"]["addr"] == p + ".9"]
+    if (longs and a3 and evil and cname) or time.time() > deadline:
         break
     time.sleep(0.2)
 assert longs, "no flow to the long name's address"
 assert longs[0]["flow"]["domain"] == long, longs[0]["flow"].get("domain")
+assert cname, "no flow to the CNAME chain's address"
+assert cname[0]["flow"].get("domain") == "alias.mzd.test", cname[0]["flow"]
 assert a3, "no flow of A after the forged answer"
 fa = a3[0]["flow"]
 assert fa["domain"] == "good.mzd.test", fa

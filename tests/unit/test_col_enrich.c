@@ -491,9 +491,9 @@ static void test_exe_trust(void **state)
     col_enrich_begin_scan(e);
     col_enrich_process(e, &p);
     assert_false(p.exe_trusted);
-    assert_string_equal(p.exe_trust_why, "changed");
+    assert_string_equal(p.exe_trust_why, "identity_mismatch");
     assert_null(p.exe_sha256);
-    assert_string_equal(p.exe_sha256_why, "changed");
+    assert_string_equal(p.exe_sha256_why, "identity_mismatch");
     mz_process_clear(&p);
     gone_process(&p, sys, 9); /* unknown identity: the path's file, by path */
     col_enrich_begin_scan(e);

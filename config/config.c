@@ -177,6 +177,17 @@ static const struct cfg_key k_netpolicy[] = {
     KEND,
 };
 
+static const struct cfg_key k_reactions[] = {
+    {"enabled", T_BOOL, OFF(reactions.enabled), 0, 0, NULL, NULL},
+    {"workers", T_U32, OFF(reactions.workers), 1, 64, NULL, NULL},
+    {"queue", T_U32, OFF(reactions.queue), 2, 1 << 20, NULL, NULL},
+    {"timeout", T_DURATION, OFF(reactions.timeout_ms), 10, 3600000, NULL, NULL},
+    {"node", T_STR, OFF(reactions.node), 0, 0, NULL, NULL},
+    {"socket", T_STR, OFF(reactions.socket), 0, 0, NULL, NULL},
+    {"allow_emergency", T_BOOL, OFF(reactions.allow_emergency), 0, 0, NULL, NULL},
+    KEND,
+};
+
 static const struct cfg_key k_root[] = {
     {"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, NULL, NULL},
     {"host", T_STR, OFF(host), 0, 0, NULL, NULL},
@@ -187,6 +198,7 @@ static const struct cfg_key k_root[] = {
     {"detect", T_SECTION, 0, 0, 0, NULL, k_detect},
     {"attenuator", T_SECTION, 0, 0, 0, NULL, k_attenuator},
     {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
+    {"reactions", T_SECTION, 0, 0, 0, NULL, k_reactions},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
     KEND,
 };
@@ -227,6 +239,14 @@ void mz_config_defaults(struct mz_config *c)
 
     c->netpolicy.enabled = false;
     c->netpolicy.file = mz_strdup("/etc/mizan/netpolicy.yaml");
+
+    c->reactions.enabled = true;
+    c->reactions.workers = 2;
+    c->reactions.queue = 1024;
+    c->reactions.timeout_ms = 10000;
+    c->reactions.node = mz_strdup("/usr/bin/node");
+    c->reactions.socket = mz_strdup("/run/mizan/react.sock");
+    c->reactions.allow_emergency = false;
 
     c->attenuator.enabled = false;
     c->attenuator.mode = MZ_MODE_AMEND;

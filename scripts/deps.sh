@@ -11,6 +11,8 @@ pkgs=(
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libpcre2-dev
   libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev
   iproute2 python3 bpftrace dnsmasq
+  # reactions: js runs in node (V8, ES2020) worker processes (reactions/)
+  nodejs
   # what the attack corpus (tests/attacks/) and its benign controls run
   procps util-linux e2fsprogs curl wget xxd openssl perl gawk busybox
   netcat-openbsd socat cron logrotate attr libcap2-bin openssh-client ed vim-tiny

@@ -544,8 +544,10 @@ static cJSON *data_op(const struct rx_help_ctx *c, enum rx_op op, const cJSON *a
 
 static cJSON *net_result(int r, char err[RX_ERRNO_MAX], const char *what)
 {
-    if (r == -ENOTSUP)
-        return fail_errno(err, ENOTSUP, "the network policy is not enabled (netpolicy.enabled)");
+    if (r == -ENOTSUP) { /* ENOTSUP's name is EOPNOTSUPP on Linux: named here */
+        seterr(err, "ENOTSUP: the network policy is not enabled (netpolicy.enabled)");
+        return num(-1);
+    }
     if (r < 0)
         return fail_errno(err, -r, what);
     return num(r);

@@ -42,10 +42,11 @@
 #include "reactions/rx_help.h"
 #include "reactions/rx_proto.h"
 
-#define RX_WORKERS_MAX  64
-#define RX_LOG_LINES    200    /* lines of a reaction's output or log calls logged per run */
-#define RX_ENV_DATA_MAX 120000 /* bytes of $REACTION_DATA (the kernel caps one string at 128 KiB)  \
-                                */
+#define RX_WORKERS_MAX 64
+#define RX_LOG_LINES   200 /* lines of a reaction's output or log calls logged per run */
+#define RX_ENV_DATA_MAX                                                                            \
+    120000 /* bytes of $REACTION_DATA (the kernel caps one string at 128 KiB)                      \
+            */
 #define RX_NOBODY       65534
 #define RX_SOCK_TIMEOUT 2000 /* ms a client has to send its request */
 

@@ -45,10 +45,16 @@ static cJSON *num(double v)
     return cJSON_CreateNumber(v);
 }
 
-/* -1 with "ENAME: what" for Errno(). */
-static cJSON *fail_errno(char err[RX_ERRNO_MAX], int e, const char *what)
+/* "ENAME: what" for Errno(). */
+static void set_errno(char err[RX_ERRNO_MAX], int e, const char *what)
 {
     seterr(err, "%s: %s", strerrorname_np(e) ? strerrorname_np(e) : "EIO", what);
+}
+
+/* -1, with the reason for Errno(). */
+static cJSON *fail_errno(char err[RX_ERRNO_MAX], int e, const char *what)
+{
+    set_errno(err, e, what);
     return num(-1);
 }
 
@@ -227,13 +233,13 @@ static cJSON *read_file(const char *path, char err[RX_ERRNO_MAX])
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        fail_errno(err, errno, path);
+        set_errno(err, errno, path);
         return cJSON_CreateString("");
     }
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
-        fail_errno(err, EINVAL, "not a regular file");
+        set_errno(err, EINVAL, "not a regular file");
         return cJSON_CreateString("");
     }
     char *buf = mz_calloc(1, RX_FILE_MAX + 1);
@@ -285,7 +291,7 @@ static cJSON *stat_path(const char *path, char err[RX_ERRNO_MAX])
 {
     struct stat st;
     if (lstat(path, &st)) {
-        fail_errno(err, errno, path);
+        set_errno(err, errno, path);
         return cJSON_CreateNull();
     }
     char mode[11], t[MZ_RFC3339_LEN];
@@ -309,14 +315,14 @@ static cJSON *create_temp_dir(const char *pattern, char err[RX_ERRNO_MAX])
     if (n && pattern[n - 1] == '*')
         n--;
     if (n >= sizeof(prefix) || memchr(pattern, '/', n) || (n == 2 && !memcmp(pattern, "..", 2))) {
-        fail_errno(err, EINVAL, "pattern: a name under /tmp, no '/'");
+        set_errno(err, EINVAL, "pattern: a name under /tmp, no '/'");
         return cJSON_CreateString("");
     }
     memcpy(prefix, pattern, n);
     prefix[n] = '\0';
     snprintf(path, sizeof(path), "/tmp/%sXXXXXX", prefix);
     if (!mkdtemp(path)) {
-        fail_errno(err, errno, "mkdtemp");
+        set_errno(err, errno, "mkdtemp");
         return cJSON_CreateString("");
     }
     return cJSON_CreateString(path);

@@ -10,11 +10,15 @@
 #   2 NetBlockIpTimer(ip, 3) blocks a peer, and the block is lifted after
 #     its 3 s
 #   3 NetBlockIp(ip) / NetUnblockIp(ip) return 0, then 1 when repeated
+#   4 NetBlockDomain() blocks the alert's domain (served by dnsmasq in the
+#     namespace): a query for it, or a name under it, then gets no answer
 source "$(dirname "$0")/live_lib.sh"
 require_live
 source "$(dirname "$0")/rx_lib.sh"
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
 PROBE="python3 $SRC/tests/cli/np_probe.py"
+DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+[ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq (scripts/deps.sh installs it)"; exit 77; }
 
 for _ in $(seq 1 50); do
   N=$((RANDOM % 200 + 20))
@@ -40,24 +44,32 @@ ip link set "$VN" netns "$NS"
 ip addr add "$P.1/24" dev "$VH"
 ip link set "$VH" up
 ip -n "$NS" link set lo up
-for a in 2 3 4; do ip -n "$NS" addr add "$P.$a/24" dev "$VN"; done
+for a in 2 3 4 5; do ip -n "$NS" addr add "$P.$a/24" dev "$VN"; done
 ip -n "$NS" link set "$VN" up
 ip netns exec "$NS" $PROBE serve 8080 &
 PIDS+=($!)
-for _ in $(seq 1 50); do [ "$($PROBE connect "$P.4" 8080)" = ok ] && break; sleep 0.1; done
+ip netns exec "$NS" "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+  --bind-interfaces --listen-address="$P.5" --except-interface=lo --pid-file="$T/dnsmasq.pid" \
+  --user=root --address=/dom.mzr.test/"$P.5" --log-facility="$T/dnsmasq.log" &
+PIDS+=($!)
+for _ in $(seq 1 50); do
+  [ "$($PROBE connect "$P.4" 8080)" = ok ] && [ "$($PROBE query "$P.5" dom.mzr.test)" = "$P.5" ] && break
+  sleep 0.1
+done
 
 cat >"$T/netpolicy.yaml" <<YAML
 network_policy:
   cidr_mode: "both"
   cidr_policy: "allow"
-  resolve_mode: "bypass"
+  resolve_mode: "both"
   resolve_policy: "allow"
   rules:
     - cidr: "$P.0/24"
       policy: "allow"
 YAML
 rx_recipes netblock.yaml
-sed -i "s#@PEER1@#$P.2#; s#@PEER2@#$P.3#; s#@PEER3@#$P.4#" "$T/rec/netblock.yaml"
+sed -i "s#@PEER1@#$P.2#; s#@PEER2@#$P.3#; s#@PEER3@#$P.4#; s#@DOMAIN@#dom.mzr.test#" \
+  "$T/rec/netblock.yaml"
 start_daemon "detect:
   builtin: true
   dirs: [$T/rec]
@@ -78,7 +90,7 @@ stop_bounded() {
   return 0
 }
 trap 'stop_bounded; cleanup' EXIT
-wait_log "reactions: 3 reaction(s) loaded" 5
+wait_log "reactions: 4 reaction(s) loaded" 5
 
 expect() { # WHAT EXPECTED PROBE-ARGS...
   local what=$1 want=$2; shift 2
@@ -120,6 +132,20 @@ for want in "$U blocked ip 172.16.0.123 successfully" "$U again 1" \
   grep -qF -- "$want" "$T/daemon.err" || fail "no log line: $want"
 done
 expect "the third peer is not blocked" ok connect "$P.4" 8080
+
+# --- 4: NetBlockDomain() ------------------------------------------------------------
+expect "the domain resolves before any reaction" "$P.5" query "$P.5" dom.mzr.test
+sleep 0.5 # the collector's capture of the answer names the peer
+expect "its peer connects" ok connect "$P.5" 8080
+B="reaction reactions_block_domain_block#0:"
+wait_log "$B all good, remote domains blocked" 10
+grep -qF "$B blocking found remote domains: dom.mzr.test" "$T/daemon.err" || fail "no domain in the data"
+grep -qF "$B again 1" "$T/daemon.err" || fail "a second NetBlockDomain() did not return 1"
+r=$($PROBE query "$P.5" dom.mzr.test)
+case $r in noanswer | EPERM) echo "ok: the blocked domain: $r" ;; *) fail "blocked domain answered: $r" ;; esac
+r=$($PROBE query "$P.5" www.dom.mzr.test)
+case $r in noanswer | EPERM) echo "ok: a name under it: $r" ;; *) fail "www.dom.mzr.test answered: $r" ;; esac
+wait_alert dropdomain "a['flow']['domain'] == 'dom.mzr.test' and a['flow']['rule'] == 'reaction block'" 10
 
 stop_daemon
 expect "after exit, nothing is refused" ok connect "$P.2" 8080

@@ -146,6 +146,8 @@ struct rx {
     struct mz_mpmc *q;
     struct mz_waiter waiter;
     _Atomic bool stop;
+    _Atomic uint64_t
+        stop_deadline_ns; /* after rx_drain's stop: jobs not begun by then are dropped */
     unsigned n_threads;
     pthread_t threads[RX_WORKERS_MAX];
     bool started;
@@ -156,6 +158,7 @@ struct rx {
     bool sock_running;
     char self_dir[PATH_MAX]; /* where the mizan binary is, for PATH */
     _Atomic uint64_t queued, ran, failed, timed_out, queue_full, withheld, worker_starts;
+    _Atomic uint64_t dropped_at_exit;
     _Atomic uint64_t last_full_log_ns;
 };
 
@@ -489,12 +492,11 @@ static void node_stop(struct rx *rx, unsigned idx, struct rx_node *w)
 
 /* The child side: the sandbox, then node. Only async-signal-safe calls. */
 static void node_child(int in_fd, int out_fd, const char *node, char *const argv[],
-                       char *const envp[])
+                       char *const envp[], pid_t parent)
 {
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
         _exit(126);
     closefrom(3);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     struct rlimit core = {0, 0}, nofile = {64, 64}, fsize = {0, 0};
     setrlimit(RLIMIT_CORE, &core);
     setrlimit(RLIMIT_NOFILE, &nofile);
@@ -503,6 +505,10 @@ static void node_child(int in_fd, int out_fd, const char *node, char *const argv
         if (setgroups(0, NULL) || setgid(RX_NOBODY) || setuid(RX_NOBODY))
             _exit(126);
     }
+    /* after setuid, which clears it; then the parent may be gone already */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(126);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (chdir("/"))
         _exit(126);
@@ -527,9 +533,10 @@ static int node_start(struct rx *rx, unsigned idx, struct rx_node *w)
     char *argv[] = {"node", "--max-old-space-size=128", "--stack-size=2048",
                     "-e",   (char *)script->data,       NULL};
     char *envp[] = {"PATH=/usr/bin:/bin", "NODE_NO_WARNINGS=1", "LANG=C.UTF-8", NULL};
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        node_child(in[0], out[1], rx->cfg->reactions.node, argv, envp);
+        node_child(in[0], out[1], rx->cfg->reactions.node, argv, envp, self);
     int e = errno;
     close(in[0]);
     close(out[1]);
@@ -917,6 +924,19 @@ static void run_job(struct rx *rx, unsigned idx, struct rx_node *w, struct rx_jo
     }
 }
 
+/* Runs a job, unless the daemon is stopping and the drain's time for
+ * reactions (one reactions.timeout) has passed: then it is counted. */
+static void take_job(struct rx *rx, unsigned idx, struct rx_node *w, struct rx_job *j)
+{
+    if (atomic_load(&rx->stop) && mz_monotonic_ns() > atomic_load(&rx->stop_deadline_ns)) {
+        atomic_fetch_add(&rx->dropped_at_exit, 1);
+        log_warn("reactions: %s not run: mizan is stopping (its drain time passed)", j->reaction);
+    } else {
+        run_job(rx, idx, w, j);
+    }
+    job_free(j);
+}
+
 static void *rx_thread(void *argp)
 {
     struct rx_thread_arg *a = argp;
@@ -927,15 +947,13 @@ static void *rx_thread(void *argp)
     for (;;) {
         void *item;
         if (mz_mpmc_pop(rx->q, &item)) {
-            run_job(rx, idx, &w, item);
-            job_free(item);
+            take_job(rx, idx, &w, item);
             continue;
         }
         uint32_t seen = mz_waiter_prepare(&rx->waiter);
         if (mz_mpmc_pop(rx->q, &item)) {
             mz_waiter_cancel(&rx->waiter);
-            run_job(rx, idx, &w, item);
-            job_free(item);
+            take_job(rx, idx, &w, item);
             continue;
         }
         if (atomic_load(&rx->stop)) {
@@ -1105,6 +1123,8 @@ void rx_drain(struct rx *rx)
 {
     if (!rx || !rx->started)
         return;
+    atomic_store(&rx->stop_deadline_ns,
+                 mz_monotonic_ns() + rx->cfg->reactions.timeout_ms * 1000000ull);
     atomic_store(&rx->stop, true);
     mz_waiter_wake(&rx->waiter);
     for (unsigned i = 0; i < rx->n_threads; i++)
@@ -1130,6 +1150,7 @@ cJSON *rx_stats_json(struct rx *rx)
     cJSON_AddNumberToObject(j, "queue_full", (double)atomic_load(&rx->queue_full));
     cJSON_AddNumberToObject(j, "withheld", (double)atomic_load(&rx->withheld));
     cJSON_AddNumberToObject(j, "worker_starts", (double)atomic_load(&rx->worker_starts));
+    cJSON_AddNumberToObject(j, "dropped_at_exit", (double)atomic_load(&rx->dropped_at_exit));
     cJSON_AddNumberToObject(j, "queue_size", (double)(rx->q ? mz_mpmc_size(rx->q) : 0));
     return j;
 }

@@ -60,10 +60,13 @@ int rx_start(struct rx *rx);
  * the alert is withheld). Never blocks; alert stays the caller's. */
 void rx_submit(struct rx *rx, const struct mz_alert *alert);
 
-/* Runs what is queued (each bounded by its timeout), then stops. */
+/* Runs what is queued, then stops: jobs not begun within one
+ * reactions.timeout of the call are dropped and counted (dropped_at_exit),
+ * so the drain takes at most two timeouts. */
 void rx_drain(struct rx *rx);
 
-/* {"queued","ran","failed","timed_out","queue_full","withheld","worker_starts"} */
+/* {"reactions","queued","ran","failed","timed_out","queue_full","withheld",
+ *  "worker_starts","dropped_at_exit","queue_size"} */
 struct cJSON *rx_stats_json(struct rx *rx);
 
 void rx_free(struct rx *rx); /* drains first; accepts NULL */

@@ -8,7 +8,8 @@
 #   2 js: logging, metadata, uuid, the globals, file.file; no require
 #   3 js KillCurrent kills the process that triggered the alert (SIGKILL);
 #     KillProcess kills the ancestor named kill_process.sh from
-#     background.ancestry; KillProcess refuses PID 1, mizan and its parent
+#     background.ancestry; KillParent kills the parent of a process that
+#     already exited; KillProcess refuses PID 1, mizan and its parent
 #   4 the data store helpers, from js and from a shell through `mizan react`
 #   5 file helpers: WriteFile 0600, ReadFile, Stat, no symlink followed,
 #     CreateTempDir / RemoveDir only under /tmp
@@ -20,7 +21,7 @@ require_live
 source "$(dirname "$0")/rx_lib.sh"
 
 rx_recipes shell.yaml basics.yaml kill.yaml datastore.yaml fileops.yaml
-for f in shell logging kill_current kill_process kill_refused datastore fileops tmpdir loop; do
+for f in shell logging kill_current kill_process kill_parent kill_refused datastore fileops tmpdir loop; do
   echo "trigger" >"$T/$f.txt"
 done
 echo -n "jibril is awesome" >"$T/fileops.test"
@@ -36,7 +37,7 @@ reactions:
   queue: 2
   allow_emergency: false"
 echo "$DAEMON_PID" >"$T/mizan.pid"
-wait_log "reactions: 11 reaction(s) loaded" 5
+wait_log "reactions: 12 reaction(s) loaded" 5
 R="mizan info:"
 
 # --- 1: shell ----------------------------------------------------------------
@@ -98,6 +99,15 @@ set +e; wait $KP; rc=$?; set -e
 [ "$rc" -eq 137 ] || fail "kill_process.sh exited $rc, not by SIGKILL (137)"
 wait_log "reaction reactions_kill_process#0: ok $KP" 5
 echo "ok: KillProcess killed the ancestor kill_process.sh ($KP) found in background.ancestry"
+
+printf '#!/bin/sh\ncat "%s/kill_parent.txt" >/dev/null\nsleep 30\n' "$T" >"$T/kill_parent.sh"
+chmod +x "$T/kill_parent.sh"
+"$T/kill_parent.sh" &
+PP=$!
+set +e; wait $PP; rc=$?; set -e
+[ "$rc" -eq 137 ] || fail "kill_parent.sh exited $rc, not by SIGKILL (137)"
+wait_log "reaction reactions_tests_kill_parent#0: killed pid $PP" 5
+echo "ok: KillParent killed the parent ($PP) of the process that had already exited"
 
 cat "$T/kill_refused.txt" >/dev/null
 K="reaction reactions_kill_refused#0: refused"

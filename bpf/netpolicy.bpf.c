@@ -170,6 +170,10 @@ __noinline int np_addr_verdict(struct np_scratch *s, __u32 slot, struct np_confi
     struct np_learned_val *l = bpf_map_lookup_elem(&np_learned, &s->addr);
     __builtin_memset(&s->ek.dom, 0, sizeof(s->ek.dom));
     if (l) {
+        if (l->expires_ns > bpf_ktime_get_boot_ns() && l->dom.len == 0) {
+            s->ek.rule_id = NP_RULE_REACTION; /* blocked by a reaction (NetBlockIp) */
+            return 1;
+        }
         if (l->expires_ns > bpf_ktime_get_boot_ns()) {
             struct np_dom_val *d = np_dom_lookup(slot, &l->dom);
             if (d && d->rule.policy == NP_DENY) {

@@ -50,8 +50,12 @@ enum np_event_source {
 
 /* Rule ids: (policy generation & 0xffff) << 16 | (index + 1); index + 1 = 0
  * names the default policy of the file (cidr_policy / resolve_policy). */
-#define NP_RULE_GEN(id)   ((id) >> 16)
-#define NP_RULE_INDEX(id) ((id)&0xffffu)
+/* A reaction's block (np_block_ip: a learned entry whose dom.len is 0;
+ * np_block_domain: a domain rule of index NP_RULE_REACTION_INDEX). */
+#define NP_RULE_REACTION       0xffffffffu
+#define NP_RULE_REACTION_INDEX 0xffffu
+#define NP_RULE_GEN(id)        ((id) >> 16)
+#define NP_RULE_INDEX(id)      ((id)&0xffffu)
 
 /* One slot's modes and defaults (map np_config, element = slot). */
 struct np_config {

@@ -243,6 +243,16 @@ static const struct cfg_key k_http[] = {
     {"enabled", T_BOOL, OFF(http.enabled), 0, 0, NULL, NULL},
     {"listen", T_LISTEN, OFF(http.listen), 0, 0, NULL, NULL},
     {"stuck_after", T_DURATION, OFF(http.stuck_after_ms), 1000, 86400000, NULL, NULL},
+};
+
+static const struct cfg_key k_reactions[] = {
+    {"enabled", T_BOOL, OFF(reactions.enabled), 0, 0, NULL, NULL},
+    {"workers", T_U32, OFF(reactions.workers), 1, 64, NULL, NULL},
+    {"queue", T_U32, OFF(reactions.queue), 2, 1 << 20, NULL, NULL},
+    {"timeout", T_DURATION, OFF(reactions.timeout_ms), 10, 3600000, NULL, NULL},
+    {"node", T_STR, OFF(reactions.node), 0, 0, NULL, NULL},
+    {"socket", T_STR, OFF(reactions.socket), 0, 0, NULL, NULL},
+    {"allow_emergency", T_BOOL, OFF(reactions.allow_emergency), 0, 0, NULL, NULL},
     KEND,
 };
 
@@ -257,6 +267,7 @@ static const struct cfg_key k_root[] = {
     {"attenuator", T_SECTION, 0, 0, 0, NULL, k_attenuator},
     {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
     {"http", T_SECTION, 0, 0, 0, NULL, k_http},
+    {"reactions", T_SECTION, 0, 0, 0, NULL, k_reactions},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
     {"outputs", T_SECTION, 0, 0, 0, NULL, k_outputs},
     KEND,
@@ -316,6 +327,13 @@ void mz_config_defaults(struct mz_config *c)
     c->http.enabled = true;
     c->http.listen = mz_strdup("127.0.0.1:9090");
     c->http.stuck_after_ms = 60000;
+    c->reactions.enabled = true;
+    c->reactions.workers = 2;
+    c->reactions.queue = 1024;
+    c->reactions.timeout_ms = 10000;
+    c->reactions.node = mz_strdup("/usr/bin/node");
+    c->reactions.socket = mz_strdup("/run/mizan/react.sock");
+    c->reactions.allow_emergency = false;
 
     c->attenuator.enabled = false;
     c->attenuator.mode = MZ_MODE_AMEND;

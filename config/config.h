@@ -178,6 +178,16 @@ struct mz_config {
     } netpolicy;
 
     struct {
+        bool enabled;         /* run the reactions of recipes (reactions/) */
+        uint32_t workers;     /* reactions running at once (one node process each) */
+        uint32_t queue;       /* reactions waiting; past it they are counted and dropped */
+        uint64_t timeout_ms;  /* a reaction is killed after this long */
+        char *node;           /* the node binary that runs js reactions */
+        char *socket;         /* the root-only socket of `mizan react` */
+        bool allow_emergency; /* PowerOff and Panic may act */
+    } reactions;
+
+    struct {
         struct {
             bool enabled;
             enum mz_stdout_format format;

@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "detect/detect.h"
 #include "netpolicy/np_policy.h"
+#include "reactions/rx.h"
 
 #define DEFAULT_CONFIG "/etc/mizan/mizan.yaml"
 
@@ -64,6 +65,11 @@ static const struct command commands[] = {
     {"recipes", "mizan recipes check FILE|DIR | mizan recipes list [-c FILE]",
      "check: validate recipe files (exit 0 ok, 1 warnings, 2 errors, with file:line:column).\n"
      "list: the loaded recipes with id, importance, mechanism and origin.\n"},
+    {"react", "mizan react HELPER [ARG...]",
+     "Inside a shell reaction: call one of the reaction helpers (KillCurrent, DataSet,\n"
+     "NetBlockIp, ...; also as kill-current, data-set) on the running daemon, over its\n"
+     "root-only socket. Prints the result; the reason for Errno() goes to stderr.\n"
+     "Exit 0, 1 when the helper reported an error, 2 bad usage, 3 no daemon.\n"},
     {"version", "mizan version", "Print the version.\n"},
 };
 
@@ -227,6 +233,16 @@ int mz_cli_main(int argc, char **argv)
         fprintf(stderr, "mizan: unknown command '%s'\n\n", name);
         usage_all(stderr);
         return 2;
+    }
+    if (strcmp(name, "react") == 0) {
+        /* argv after the helper's name are its arguments, not options */
+        if (argc > 2 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0))
+            cfg_path = argv[2];
+        if (load_config(cfg_path, &cfg))
+            return 2;
+        status = rx_cli_main(argc, argv, &cfg);
+        mz_config_free(&cfg);
+        return status;
     }
     if (strcmp(name, "recipes") == 0) {
         /* the recipe engine parses its own sub-commands */

@@ -22,6 +22,7 @@
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
 #include "printers/printer.h"
+#include "reactions/rx.h"
 
 struct mz_pipeline {
     const struct mz_config *cfg;
@@ -40,6 +41,7 @@ struct mz_pipeline {
     _Atomic uint64_t q1_full;
     struct http_alert_counts alert_counts; /* per status, verdict, withheld; latency (/metrics) */
     struct mz_cursor *cur;                 /* live runs: delivery accounting, or NULL */
+    struct rx *rx;         /* reactions (MZ_PIPE_REACTIONS), or NULL */
 };
 
 static void on_alert(struct mz_alert *alert, void *ctx)
@@ -53,6 +55,10 @@ static void on_alert(struct mz_alert *alert, void *ctx)
     }
     atomic_fetch_add_explicit(&p->alerts, 1, memory_order_relaxed);
     http_alert_count(&p->alert_counts, alert);
+    /* Reactions run after attenuation, beside the printers: they see the
+     * verdict, a withheld alert does not react, and a full reaction queue
+     * never delays the print (reactions/rx.h). */
+    rx_submit(p->rx, alert);
     prn_output_submit(p->out, alert);
 }
 
@@ -100,13 +106,32 @@ static void detect_one(struct mz_pipeline *p, struct mz_observation *obs)
     mz_observation_free(obs);
 }
 
+static void add_reaction(const char *recipe, const char *kind, size_t index, const char *format,
+                         const char *code, void *ctx)
+{
+    rx_table_add(ctx, recipe, kind, index, format, code);
+}
+
+/* Hands the recipes' reactions to rx (after each load of the recipes). */
+static void load_reactions(struct mz_pipeline *p)
+{
+    if (!p->rx || !p->det)
+        return;
+    struct rx_table *t = rx_table_new();
+    size_t n = det_each_reaction(p->det, add_reaction, t);
+    rx_set_reactions(p->rx, t);
+    if (n)
+        log_info("reactions: %zu reaction(s) loaded", n);
+}
+
 /* Reloads recipes when SIGHUP asked for it or inotify saw a change. */
 static void maybe_reload(struct mz_pipeline *p)
 {
     if (!p->det)
         return;
     if (atomic_exchange(&p->reload, false) || (p->cfg->detect.reload && det_reload_pending(p->det)))
-        det_engine_reload(p->det);
+        if (det_engine_reload(p->det) == 0)
+            load_reactions(p);
 }
 
 /* The detect stage: drains q1 until asked to stop, then drains it once more
@@ -182,6 +207,11 @@ struct mz_pipeline *mz_pipeline_new(const struct mz_config *cfg, unsigned flags,
             snprintf(err, errlen, "cannot set up the attenuator (see the log above)");
             goto fail;
         }
+        if ((flags & MZ_PIPE_REACTIONS) && cfg->reactions.enabled) {
+            if (!(p->rx = rx_new(cfg, err, errlen)))
+                goto fail;
+            load_reactions(p);
+        }
     }
     if (flags & MZ_PIPE_DETECT_THREAD) {
         p->q1 = mz_spsc_new(cfg->queues.observations);
@@ -214,9 +244,16 @@ void mz_pipeline_set_cursor(struct mz_pipeline *p, struct mz_cursor *cur)
         prn_output_on_done(p->out, alert_done, cur);
 }
 
+void mz_pipeline_set_netpolicy(struct mz_pipeline *p, struct np *np)
+{
+    rx_set_netpolicy(p->rx, np);
+}
+
 int mz_pipeline_start(struct mz_pipeline *p)
 {
     int r;
+    if (p->rx && (r = rx_start(p->rx)))
+        return r;
     if (p->out && (r = prn_output_start(p->out)))
         return r;
     if (p->stages && (r = mz_stages_start(p->stages)))
@@ -240,6 +277,7 @@ void mz_pipeline_drain(struct mz_pipeline *p)
         (void)det_flush(p->det, on_detection, p);
     if (p->att)
         att_chain_drain(p->att);
+    rx_drain(p->rx); /* every alert was submitted: what is queued runs, bounded by its timeout */
     if (p->out)
         prn_output_drain(p->out);
     fflush(stdout);
@@ -264,6 +302,8 @@ struct cJSON *mz_pipeline_stats_json(const struct mz_pipeline *p)
         cJSON_AddItemToObject(j, "attenuator", att_chain_stats_json(p->att));
     if (p->out)
         cJSON_AddItemToObject(j, "printers", prn_output_stats_json(p->out));
+    if (p->rx)
+        cJSON_AddItemToObject(j, "reactions", rx_stats_json(p->rx));
     return j;
 }
 
@@ -298,6 +338,7 @@ void mz_pipeline_free(struct mz_pipeline *p)
         mz_spsc_free(p->q1);
     }
     att_chain_free(p->att);
+    rx_free(p->rx);
     prn_output_free(p->out);
     det_engine_free(p->det);
     free(p);

@@ -27,6 +27,7 @@ struct mz_pipeline;
 enum mz_pipeline_flags {
     MZ_PIPE_DETECT_THREAD = 1 << 0, /* run a detect thread fed by q1 */
     MZ_PIPE_OBSERVATIONS = 1 << 1,  /* print observations instead of detecting */
+    MZ_PIPE_REACTIONS = 1 << 2,     /* run recipes' reactions (live runs only: reactions/) */
 };
 
 /* cfg must outlive the pipeline. NULL on error (logged, err filled). */
@@ -37,6 +38,9 @@ struct mz_pipeline *mz_pipeline_new(const struct mz_config *cfg, unsigned flags,
  * restart. cur must outlive the pipeline. */
 struct mz_cursor;
 void mz_pipeline_set_cursor(struct mz_pipeline *p, struct mz_cursor *cur);
+/* Before start: the network policy reactions' Net* helpers act on. */
+struct np;
+void mz_pipeline_set_netpolicy(struct mz_pipeline *p, struct np *np);
 int mz_pipeline_start(struct mz_pipeline *p) MZ_MUST_CHECK;
 /* Collector side of q1: takes obs on 0; -EAGAIN when q1 is full (obs not
  * taken). Single producer. */

@@ -439,8 +439,9 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         }
         np_policy_free(policy);
     }
-    r.pipe = mz_pipeline_new(cfg, MZ_PIPE_DETECT_THREAD | (observations ? MZ_PIPE_OBSERVATIONS : 0),
-                             err, sizeof(err));
+    r.pipe = mz_pipeline_new(
+        cfg, MZ_PIPE_DETECT_THREAD | MZ_PIPE_REACTIONS | (observations ? MZ_PIPE_OBSERVATIONS : 0),
+        err, sizeof(err));
     if (!r.pipe) {
         log_error("run: %s", err);
         return 2;
@@ -481,6 +482,7 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
             log_error("run: %s: running without the network policy", err);
         else
             np_set_domains_map(r.np, bpf_map_get_fd_by_id(col_map_id(r.col, "domains")));
+        mz_pipeline_set_netpolicy(r.pipe, r.np); /* NetBlockIp and friends */
     }
     if (mz_pipeline_start(r.pipe)) {
         log_error("run: cannot start the pipeline threads");

@@ -633,3 +633,19 @@ struct det_set *det_engine_set(struct det_engine *e)
 {
     return e ? e->set : NULL;
 }
+
+size_t det_each_reaction(struct det_engine *e, det_reaction_fn fn, void *ctx)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&e->lock);
+    for (size_t i = 0; e->set && i < det_set_count(e->set); i++) {
+        const struct det_recipe *r = det_set_recipe(e->set, i);
+        if (!r->enabled)
+            continue;
+        for (size_t k = 0; k < r->n_reactions; k++, n++)
+            fn(r->id, r->kind ? r->kind : r->id, k, r->reactions[k].format,
+               r->reactions[k].code ? r->reactions[k].code : "", ctx);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return n;
+}

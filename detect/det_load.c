@@ -1338,8 +1338,6 @@ static struct det_recipe *recipe_parse(struct ld *l, yaml_node_t *n)
 
     struct reactions_arg ra = {r};
     each(l, reactions, "reactions", false, reaction_one, &ra);
-    if (r->n_reactions)
-        lwarn(l, reactions, "reactions", "kept but not run by this version of mizan");
 
     if (l->errors != errors_before || skip)
         goto fail;

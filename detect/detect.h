@@ -66,6 +66,13 @@ bool det_reload_pending(struct det_engine *e);
  * {"matched","emitted","rate_suppressed"}}}; owned by the caller. */
 struct cJSON *det_stats_json(const struct det_engine *e);
 
+/* Calls fn once per reaction of each enabled recipe of the current set, in
+ * order (index: its place in the recipe's list). Detect thread only, like
+ * det_engine_reload. Returns how many reactions there were. */
+typedef void (*det_reaction_fn)(const char *recipe_id, const char *kind, size_t index,
+                                const char *format, const char *code, void *ctx);
+size_t det_each_reaction(struct det_engine *e, det_reaction_fn fn, void *ctx);
+
 void det_engine_free(struct det_engine *e);
 
 /* `mizan recipes check FILE|DIR...` and `mizan recipes list`. argv[0] is

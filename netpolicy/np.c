@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -61,6 +62,12 @@ struct np {
     _Atomic bool reload;
     _Atomic uint64_t reloads, reload_failures, observations, seeded;
     char cgroup_root[PATH_MAX];
+    /* Domains reactions blocked (np_block_domain): written into every
+     * slot apply fills. rx_lock is held across apply's flip, so a block
+     * lands in the slot that becomes active. */
+    pthread_mutex_t rx_lock;
+    char **rx_domains;
+    size_t n_rx_domains;
 };
 
 /* ---- kernel maps ---------------------------------------------------------- */
@@ -125,6 +132,15 @@ static int apply(struct np *np, const struct np_policy *p, uint32_t gen)
             return rc;
         }
     }
+    pthread_mutex_lock(&np->rx_lock);
+    for (size_t i = 0; i < np->n_rx_domains; i++) {
+        struct np_dom_val dv = {
+            .rule = {.rule_id = gen << 16 | NP_RULE_REACTION_INDEX, .policy = NP_DENY}};
+        struct np_dom_key dk;
+        dom_key_of(np->rx_domains[i], &dv, &dk);
+        if (dk.len)
+            (void)bpf_map_update_elem(dm, &dk, &dv, BPF_ANY);
+    }
     struct np_config c = {
         .cidr_mode = (uint8_t)p->cidr_mode,
         .cidr_policy = p->cidr_policy == NP_POLICY_DENY ? NP_DENY : NP_ALLOW,
@@ -133,12 +149,105 @@ static int apply(struct np *np, const struct np_policy *p, uint32_t gen)
         .gen = gen,
         .learn_ttl_min = NP_LEARN_TTL_MIN,
         .learn_ttl_max = NP_LEARN_TTL_MAX,
-        .dom_deny = (uint32_t)p->n_domain_deny,
+        .dom_deny = (uint32_t)(p->n_domain_deny + np->n_rx_domains),
     };
+    int rc = 0;
     if (bpf_map_update_elem(bpf_map__fd(s->maps.np_config), &slot, &c, BPF_ANY))
-        return -errno;
-    __atomic_store_n(&s->bss->np_active, slot, __ATOMIC_RELEASE);
+        rc = -errno;
+    else
+        __atomic_store_n(&s->bss->np_active, slot, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&np->rx_lock);
+    return rc;
+}
+
+/* ---- reactions' blocks ---------------------------------------------------- */
+
+static int addr_parse(const char *ip, struct np_addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (ip && inet_pton(AF_INET, ip, a->addr) == 1)
+        a->family = AF_INET;
+    else if (ip && inet_pton(AF_INET6, ip, a->addr) == 1)
+        a->family = AF_INET6;
+    else
+        return -EINVAL;
     return 0;
+}
+
+int np_block_ip(struct np *np, const char *ip, uint32_t ttl_s)
+{
+    struct np_addr a;
+    if (!np || !np->skel)
+        return -ENOTSUP;
+    if (addr_parse(ip, &a))
+        return -EINVAL;
+    int fd = bpf_map__fd(np->skel->maps.np_learned);
+    uint64_t now = mz_boottime_ns();
+    struct np_learned_val v = {.expires_ns = ttl_s ? now + ttl_s * 1000000000ull : UINT64_MAX};
+    struct np_learned_val old;
+    bool had = bpf_map_lookup_elem(fd, &a, &old) == 0 && old.dom.len == 0 && old.expires_ns > now;
+    if (had && old.expires_ns >= v.expires_ns)
+        return 1;
+    if (bpf_map_update_elem(fd, &a, &v, BPF_ANY))
+        return -errno;
+    return had ? 1 : 0;
+}
+
+int np_unblock_ip(struct np *np, const char *ip)
+{
+    struct np_addr a;
+    if (!np || !np->skel)
+        return -ENOTSUP;
+    if (addr_parse(ip, &a))
+        return -EINVAL;
+    int fd = bpf_map__fd(np->skel->maps.np_learned);
+    struct np_learned_val old;
+    if (bpf_map_lookup_elem(fd, &a, &old) || old.dom.len != 0 || old.expires_ns <= mz_boottime_ns())
+        return 1;
+    return bpf_map_delete_elem(fd, &a) ? -errno : 0;
+}
+
+int np_block_domain(struct np *np, const char *domain)
+{
+    struct np_dom_val dv = {.rule = {.policy = NP_DENY}};
+    struct np_dom_key dk;
+    if (!np || !np->skel)
+        return -ENOTSUP;
+    dom_key_of(domain ? domain : "", &dv, &dk);
+    if (!dk.len)
+        return -EINVAL;
+    int r = 0;
+    pthread_mutex_lock(&np->rx_lock);
+    for (size_t i = 0; i < np->n_rx_domains; i++)
+        if (strcasecmp(np->rx_domains[i], domain) == 0) {
+            r = 1;
+            goto out;
+        }
+    if (np->n_rx_domains >= NP_RX_DOMAINS_MAX) {
+        r = -ENOSPC;
+        goto out;
+    }
+    struct netpolicy *s = np->skel;
+    uint32_t slot = __atomic_load_n(&s->bss->np_active, __ATOMIC_ACQUIRE) & 1;
+    struct np_config c;
+    int cfd = bpf_map__fd(s->maps.np_config);
+    if (bpf_map_lookup_elem(cfd, &slot, &c)) {
+        r = -errno;
+        goto out;
+    }
+    dv.rule.rule_id = c.gen << 16 | NP_RULE_REACTION_INDEX;
+    if (bpf_map_update_elem(bpf_map__fd(slot ? s->maps.np_dom_1 : s->maps.np_dom_0), &dk, &dv,
+                            BPF_ANY)) {
+        r = -errno;
+        goto out;
+    }
+    c.dom_deny++;
+    (void)bpf_map_update_elem(cfd, &slot, &c, BPF_ANY);
+    np->rx_domains = mz_realloc(np->rx_domains, (np->n_rx_domains + 1) * sizeof(char *));
+    np->rx_domains[np->n_rx_domains++] = mz_strdup(domain);
+out:
+    pthread_mutex_unlock(&np->rx_lock);
+    return r;
 }
 
 /* The addresses the collector saw resolved for a domain p denies go into
@@ -354,6 +463,7 @@ struct np *np_new(const struct mz_config *cfg, char *err, size_t errlen)
     struct np *np = mz_calloc(1, sizeof(*np));
     np->cfg = cfg;
     pthread_mutex_init(&np->lock, NULL);
+    pthread_mutex_init(&np->rx_lock, NULL);
     np->inotify_fd = -1;
     np->wake_fd = -1;
     np->domains_fd = -1;
@@ -447,6 +557,8 @@ static const char *rule_text(const struct np *np, uint32_t id, uint8_t kind, con
     uint32_t gen = NP_RULE_GEN(id), idx = NP_RULE_INDEX(id);
     const struct np_policy *p = gen == np->gen ? np->cur : gen == np->prev_gen ? np->prev : NULL;
     *domain = NULL;
+    if (id == NP_RULE_REACTION || idx == NP_RULE_REACTION_INDEX)
+        return "reaction block";
     if (!p)
         return "a rule of an older policy";
     if (idx == 0)
@@ -614,5 +726,9 @@ void np_free(struct np *np)
     np_policy_free(np->cur);
     np_policy_free(np->prev);
     pthread_mutex_destroy(&np->lock);
+    pthread_mutex_destroy(&np->rx_lock);
+    for (size_t i = 0; i < np->n_rx_domains; i++)
+        free(np->rx_domains[i]);
+    free(np->rx_domains);
     free(np);
 }

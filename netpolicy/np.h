@@ -57,6 +57,23 @@ typedef int (*np_emit_fn)(struct mz_observation *obs, void *ctx);
  * is logged with file:line:col and the running policy stays.) */
 int np_tick(struct np *np, np_emit_fn emit, void *ctx);
 
+/* Reactions' blocks (reactions/, NetBlockIp and friends), from any
+ * thread. They are refused or alerted on as the policy's cidr_mode and
+ * resolve_mode say (enforce: refused), with the rule "reaction block".
+ *
+ * np_block_ip: denies the address ip (IPv4 or IPv6 text) for ttl_s
+ * seconds (0: until np_unblock_ip or the daemon's exit). 0 blocked, 1 it
+ * already was (a timer is then extended, never shortened), -EINVAL bad
+ * address, -errno from the kernel map. */
+int np_block_ip(struct np *np, const char *ip, uint32_t ttl_s);
+/* 0 unblocked, 1 it was not blocked by a reaction, -EINVAL bad address. */
+int np_unblock_ip(struct np *np, const char *ip);
+/* Denies domain and its subdomains as a deny rule of the policy would
+ * (kept through reloads). 0 blocked, 1 it already was, -EINVAL bad name,
+ * -ENOSPC past NP_RX_DOMAINS_MAX. */
+#define NP_RX_DOMAINS_MAX 1024
+int np_block_domain(struct np *np, const char *domain);
+
 /* Reloads the file now, on the watch thread (SIGHUP). */
 void np_request_reload(struct np *np);
 

@@ -21,6 +21,8 @@ pkgs=(
   # the Kubernetes manifest's check: YAML to JSON, and node for the schema
   python3-yaml nodejs
   iproute2 python3 bpftrace dnsmasq
+  # reactions: js runs in node (V8, ES2020) worker processes (reactions/)
+  nodejs
   # what the attack corpus (tests/attacks/) and its benign controls run
   procps util-linux e2fsprogs curl wget xxd openssl perl gawk busybox
   netcat-openbsd socat cron logrotate attr libcap2-bin openssh-client ed vim-tiny

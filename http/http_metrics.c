@@ -8,7 +8,7 @@
  * one HELP and one TYPE line per family, label values escaped. A figure the
  * tree does not hold (a module that is off or absent) is left out, except
  * for the reactions family, which reads 0 until a reactions module fills
- * status["reactions"] = {"run", "failed", "timed_out"}.
+ * the pipeline's "reactions" object (reactions/rx.h).
  *
  * Also here: the per-alert counters (status, verdict, withheld, latency
  * histogram) the pipeline keeps, which no other module counts.
@@ -384,6 +384,17 @@ static void render_printers(struct out *o, const cJSON *prn)
               "Size of the printer's spool now.");
     per_child(o, prn, "refused", "mizan_printer_refused_total", "counter", "printer",
               "Alert lines a full spool refused (logged).");
+    /* the network outputs (webhook, kafka, syslog: printers/prn_net.h) */
+    per_child(o, prn, "delivery.sent", "mizan_output_sent_total", "counter", "printer",
+              "Alerts a network output delivered.");
+    per_child(o, prn, "delivery.failed", "mizan_output_failed_total", "counter", "printer",
+              "Delivery attempts of a network output that failed (retried).");
+    per_child(o, prn, "delivery.spooled", "mizan_output_spooled_total", "counter", "printer",
+              "Alerts a network output put in its on-disk spool while its endpoint was down.");
+    per_child(o, prn, "delivery.refused", "mizan_output_refused_total", "counter", "printer",
+              "Alerts a network output's full spool refused (logged; printed by the others).");
+    per_child(o, prn, "delivery.spool_bytes", "mizan_output_spool_bytes", "gauge", "printer",
+              "Size of a network output's on-disk spool now.");
 }
 
 static void render_queues(struct out *o, const cJSON *st, const cJSON *pipe)
@@ -445,14 +456,18 @@ int http_render_metrics(const cJSON *st, const struct http_state *s, struct mz_b
             render_attenuator(&o, at(pipe, "attenuator"), at(pipe, "alerts_by"));
             render_printers(&o, at(pipe, "printers"));
         }
-        /* Reactions (reactions/): read from status["reactions"] when a
-         * reactions module publishes it; 0 while there is none. */
+        /* Reactions (reactions/rx.h rx_stats_json, in the pipeline's
+         * status): 0 while reactions are off. */
         static const char *const rx[][3] = {
-            {"run", "mizan_reactions_run_total", "Reactions run."},
+            {"ran", "mizan_reactions_run_total", "Reactions run."},
             {"failed", "mizan_reactions_failed_total", "Reactions that failed."},
             {"timed_out", "mizan_reactions_timed_out_total", "Reactions stopped at their timeout."},
+            {"queue_full", "mizan_reactions_queue_full_total",
+             "Reactions dropped because the reaction queue was full (the alert was printed)."},
+            {"withheld", "mizan_reactions_withheld_total",
+             "Reactions not run because the attenuator withheld their alert."},
         };
-        const cJSON *r = at(st, "reactions");
+        const cJSON *r = pipe ? at(pipe, "reactions") : NULL;
         for (size_t i = 0; i < MZ_ARRAY_SIZE(rx); i++) {
             family(&o, rx[i][1], "counter", rx[i][2]);
             sample(&o, rx[i][1], NULL, NULL, get(r, rx[i][0]));

@@ -177,6 +177,11 @@ static const struct cfg_key k_netpolicy[] = {
     KEND,
 };
 
+static const struct cfg_key k_security[] = {
+    {"drop_capabilities", T_BOOL, OFF(security.drop_capabilities), 0, 0, NULL, NULL},
+    KEND,
+};
+
 static const struct cfg_key k_root[] = {
     {"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, NULL, NULL},
     {"host", T_STR, OFF(host), 0, 0, NULL, NULL},
@@ -187,6 +192,7 @@ static const struct cfg_key k_root[] = {
     {"detect", T_SECTION, 0, 0, 0, NULL, k_detect},
     {"attenuator", T_SECTION, 0, 0, 0, NULL, k_attenuator},
     {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
+    {"security", T_SECTION, 0, 0, 0, NULL, k_security},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
     KEND,
 };
@@ -227,6 +233,7 @@ void mz_config_defaults(struct mz_config *c)
 
     c->netpolicy.enabled = false;
     c->netpolicy.file = mz_strdup("/etc/mizan/netpolicy.yaml");
+    c->security.drop_capabilities = true;
 
     c->attenuator.enabled = false;
     c->attenuator.mode = MZ_MODE_AMEND;

@@ -153,6 +153,10 @@ struct mz_config {
     } netpolicy;
 
     struct {
+        bool drop_capabilities; /* after attach, keep only what is needed (daemon/privs.h) */
+    } security;
+
+    struct {
         struct {
             bool enabled;
             enum mz_stdout_format format;

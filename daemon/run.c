@@ -39,6 +39,7 @@
 #include "daemon/cursor.h"
 #include "daemon/daemon.h"
 #include "daemon/pipeline.h"
+#include "daemon/privs.h"
 #include "netpolicy/np.h"
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
@@ -273,6 +274,7 @@ static void write_status(struct runner *r)
         cJSON_AddItemToObject(j, "netpolicy", np_stats_json(r->np));
     if (r->cur)
         cJSON_AddItemToObject(j, "delivery_cursor", mz_cursor_stats_json(r->cur));
+    cJSON_AddItemToObject(j, "security", mz_privs_stats_json(r->cfg));
     cJSON_AddItemToObject(j, "pipeline", mz_pipeline_stats_json(r->pipe));
     s = cJSON_Print(j);
     cJSON_Delete(j);
@@ -365,6 +367,18 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
             log_error("run: %s: running without the network policy", err);
         else
             np_set_domains_map(r.np, bpf_map_get_fd_by_id(col_map_id(r.col, "domains")));
+    }
+    /* Loaded and attached: from here on (model answers, reloads, scans)
+     * only what the configured features need. A failed drop is logged and
+     * collection goes on. */
+    if (cfg->security.drop_capabilities) {
+        uint64_t keep = mz_privs_needed(cfg);
+        char names[256];
+        if (mz_privs_drop(keep, err, sizeof(err)))
+            log_error("run: dropping capabilities: %s", err);
+        else
+            log_info("run: capabilities dropped; kept: %s",
+                     mz_privs_names(keep, names, sizeof(names)));
     }
     if (mz_pipeline_start(r.pipe)) {
         log_error("run: cannot start the pipeline threads");

@@ -9,7 +9,7 @@ pkgs=(
   clang llvm libclang-rt-14-dev clang-format
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libpcre2-dev
-  libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev
+  libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev libcap-ng-dev
   iproute2 python3 bpftrace dnsmasq
   # what the attack corpus (tests/attacks/) and its benign controls run
   procps util-linux e2fsprogs curl wget xxd openssl perl gawk busybox

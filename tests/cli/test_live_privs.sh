@@ -11,7 +11,8 @@
 #     through the map fds opened before the drop. The policy denies only
 #     TEST-NET addresses, probed from a network namespace this test makes:
 #     no packet leaves it;
-#   3 security.drop_capabilities: false keeps every capability.
+#   3 security.drop_capabilities: false keeps every capability;
+#   4 `mizan replay` waits for the model's answers with no capability at all.
 source "$(dirname "$0")/live_lib.sh"
 require_live
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
@@ -121,4 +122,45 @@ eff=$(awk '/^CapEff:/ {print $2}' /proc/"$DAEMON_PID"/status)
   fail "drop_capabilities: false, yet CapEff $eff"
 grep -q "capabilities dropped" "$T/daemon.err" && fail "dropped though disabled"
 stop_daemon
+
+# --- 4: replay holds nothing while it waits for the model ---------------------
+FX=${MIZAN_BUILD_DIR:?}/tests/fixture_model
+"$FX" --port 0 --port-file "$T/fxport" --behaviour slow --slow-ms 4000 >/dev/null 2>&1 &
+FXP=$!
+trap 'kill $FXP 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 100); do [ -s "$T/fxport" ] && break; sleep 0.05; done
+[ -s "$T/fxport" ] || fail "fixture_model did not start"
+cat >"$T/replay.yaml" <<YAML
+status_file: $T/status2.json
+collector:
+  enabled: false
+attenuator:
+  enabled: true
+  url: http://127.0.0.1:$(cat "$T/fxport")/v1
+  timeout: 10s
+  cache:
+    path: $T/verdicts2.db
+printers:
+  stdout:
+    format: json
+  varlog:
+    path: $T/log2/alerts.log
+YAML
+echo '{"recipe":{"id":"privs_probe","importance":"low"},"kind":"file","process":{"pid":1,"comm":"x"},"file":{"path":"/tmp/x","actions":["open"]}}' >"$T/in.jsonl"
+"$MIZAN" replay -c "$T/replay.yaml" "$T/in.jsonl" >"$T/replay.out" 2>"$T/replay.err" &
+RP=$!
+for _ in $(seq 1 60); do
+  [ "$(grep -c . "$T/replay.err" 2>/dev/null)" -gt 0 ] && break
+  sleep 0.05
+done
+sleep 1 # the model call is under way (the fixture answers after 4 s)
+tasks "$RP" >"$T/rtasks"
+kill -0 "$RP" 2>/dev/null || { cat "$T/replay.err"; fail "replay ended before the check"; }
+while read -r tid eff prm bnd inh amb nnp; do
+  [ "$eff" = 0000000000000000 ] && [ "$prm" = 0000000000000000 ] && [ "$bnd" = 0000000000000000 ] && [ "$nnp" = 1 ] ||
+    fail "replay thread $tid: CapEff $eff CapPrm $prm CapBnd $bnd NoNewPrivs $nnp"
+done <"$T/rtasks"
+wait "$RP" || { cat "$T/replay.err"; fail "replay failed"; }
+grep -q privs_probe "$T/replay.out" || fail "replay printed no alert"
+echo "ok: replay ran with no capability ($(wc -l <"$T/rtasks") threads)"
 echo "PASS"

@@ -240,8 +240,11 @@ const char *mz_privs_names(uint64_t caps, char *buf, size_t len)
             n = num;
         }
         int w = snprintf(buf + off, len > off ? len - off : 0, "%scap_%s", off ? "," : "", n);
-        if (w < 0 || (size_t)w >= (len > off ? len - off : 0))
+        if (w < 0 || (size_t)w >= (len > off ? len - off : 0)) {
+            if (len > off)
+                buf[off] = '\0'; /* whole names only */
             break;
+        }
         off += (size_t)w;
     }
     if (!off && len)

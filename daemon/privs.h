@@ -40,11 +40,13 @@ uint64_t mz_privs_needed(const struct mz_config *cfg);
  * reduced: the caller logs it and goes on (collection never stops). */
 int mz_privs_drop(uint64_t keep, char *err, size_t errlen);
 
-/* "cap_sys_ptrace,cap_kill" (or "none") into buf; returns buf. */
+/* "cap_kill,cap_sys_ptrace" (in number order; "none" for 0) into buf, with
+ * only the names that fit whole; returns buf. */
 const char *mz_privs_names(uint64_t caps, char *buf, size_t len);
 
-/* {"drop_capabilities":bool,"dropped":bool,"kept":[names],"effective":"hex"}
- * for the status file: what this process holds now. */
+/* {"drop_capabilities":bool,"dropped":bool,"effective":"hex","kept":"names",
+ * "no_new_privs":bool} for the status file: what the calling thread holds
+ * now. */
 cJSON *mz_privs_stats_json(const struct mz_config *cfg);
 
 #endif

@@ -115,6 +115,7 @@ grep -q "dropping capabilities" "$T/daemon.err" && fail "a drop error was logged
 stop_daemon
 
 # --- 3: drop_capabilities: false keeps them all -------------------------------
+rm -f "$T/status.json" # start_daemon waits for the new daemon's first scan
 start_daemon "security:
   drop_capabilities: false"
 eff=$(awk '/^CapEff:/ {print $2}' /proc/"$DAEMON_PID"/status)

@@ -41,8 +41,8 @@ extern char **environ;
  * config does not know it, the demo runs without it and reads the counter
  * from the status file instead. */
 #define DEMO_HTTP_YAML "http:\n  enabled: true\n  listen: 127.0.0.1:%u\n"
-/* A /metrics sample line holding this counts the withheld alert. */
-#define DEMO_METRIC "withheld"
+/* The /metrics sample that counts the withheld alert (http/http_metrics.c). */
+#define DEMO_METRIC "mizan_attenuator_withheld_total"
 /* The same counter in the status file (`mizan status`). */
 static const char *const status_counter[] = {"pipeline", "attenuator", "guard", "withhold"};
 
@@ -336,7 +336,8 @@ static int metrics_line(unsigned port, char *line, size_t len)
         for (char *p = b.data; p && *p;) {
             char *nl = strchr(p, '\n');
             size_t n = nl ? (size_t)(nl - p) : strlen(p);
-            if (*p != '#' && memmem(p, n, DEMO_METRIC, strlen(DEMO_METRIC))) {
+            size_t m = strlen(DEMO_METRIC);
+            if (n > m && strncmp(p, DEMO_METRIC, m) == 0 && (p[m] == ' ' || p[m] == '{')) {
                 snprintf(line, len, "%.*s", (int)n, p);
                 r = 0;
                 break;

@@ -253,6 +253,10 @@ static const struct cfg_key k_reactions[] = {
     {"node", T_STR, OFF(reactions.node), 0, 0, NULL, NULL},
     {"socket", T_STR, OFF(reactions.socket), 0, 0, NULL, NULL},
     {"allow_emergency", T_BOOL, OFF(reactions.allow_emergency), 0, 0, NULL, NULL},
+};
+
+static const struct cfg_key k_security[] = {
+    {"drop_capabilities", T_BOOL, OFF(security.drop_capabilities), 0, 0, NULL, NULL},
     KEND,
 };
 
@@ -268,6 +272,7 @@ static const struct cfg_key k_root[] = {
     {"netpolicy", T_SECTION, 0, 0, 0, NULL, k_netpolicy},
     {"http", T_SECTION, 0, 0, 0, NULL, k_http},
     {"reactions", T_SECTION, 0, 0, 0, NULL, k_reactions},
+    {"security", T_SECTION, 0, 0, 0, NULL, k_security},
     {"printers", T_SECTION, 0, 0, 0, NULL, k_printers},
     {"outputs", T_SECTION, 0, 0, 0, NULL, k_outputs},
     KEND,
@@ -323,6 +328,7 @@ void mz_config_defaults(struct mz_config *c)
 
     c->netpolicy.enabled = false;
     c->netpolicy.file = mz_strdup("/etc/mizan/netpolicy.yaml");
+    c->security.drop_capabilities = true;
 
     c->http.enabled = true;
     c->http.listen = mz_strdup("127.0.0.1:9090");

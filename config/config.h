@@ -186,6 +186,9 @@ struct mz_config {
         char *socket;         /* the root-only socket of `mizan react` */
         bool allow_emergency; /* PowerOff and Panic may act */
     } reactions;
+    struct {
+        bool drop_capabilities; /* after attach, keep only what is needed (daemon/privs.h) */
+    } security;
 
     struct {
         struct {

@@ -8,6 +8,7 @@
 #include "daemon/cli.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "demo/demo.h"
 #include "detect/detect.h"
 #include "netpolicy/np_policy.h"
 #include "reactions/rx.h"
@@ -70,6 +72,13 @@ static const struct command commands[] = {
      "NetBlockIp, ...; also as kill-current, data-set) on the running daemon, over its\n"
      "root-only socket. Prints the result; the reason for Errno() goes to stderr.\n"
      "Exit 0, 1 when the helper reported an error, 2 bad usage, 3 no daemon.\n"},
+    {"demo", "mizan demo [--keep]",
+     "A first minute with mizan, as root: start the daemon with a built-in fixture model\n"
+     "(block mode) in a temp directory, run three harmless but suspicious actions, and show\n"
+     "an alert with its verdict, a verdict cache hit, and a withheld alert in the audit\n"
+     "log with the counter that counted it. Stops the daemon and removes the temp\n"
+     "directory at the end, also on Ctrl-C; touches neither /etc/mizan nor /var/log/mizan.\n"
+     "  --keep              leave the temp directory in place\n"},
     {"version", "mizan version", "Print the version.\n"},
 };
 
@@ -192,7 +201,7 @@ int mz_cli_main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : "run";
     const struct command *cmd;
     const char *cfg_path = NULL, *format = NULL;
-    bool observations = false, raw = false, fresh = false;
+    bool observations = false, raw = false, fresh = false, keep = false;
     uint64_t model_wait_ms = MZ_REPLAY_MODEL_WAIT_MS;
     struct mz_config cfg;
     int status;
@@ -264,10 +273,15 @@ int mz_cli_main(int argc, char **argv)
     }
 
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"observations", no_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'}, {"raw", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {"model-wait", required_argument, NULL, 'w'},
-        {"fresh", no_argument, NULL, 'F'},        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"observations", no_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"raw", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {"model-wait", required_argument, NULL, 'w'},
+        {"fresh", no_argument, NULL, 'F'},
+        {"keep", no_argument, NULL, 'k'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     optind = 1;
@@ -294,6 +308,9 @@ int mz_cli_main(int argc, char **argv)
             break;
         case 'F':
             fresh = true;
+            break;
+        case 'k':
+            keep = true;
             break;
         case 'h':
             usage_cmd(cmd, stdout);
@@ -333,6 +350,16 @@ int mz_cli_main(int argc, char **argv)
         printf("%s: ok\n", path);
         mz_config_free(&cfg);
         return 0;
+    }
+    if (strcmp(name, "demo") == 0) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (rest != 0 || n <= 0) {
+            usage_cmd(cmd, stderr);
+            return 2;
+        }
+        self[n] = '\0';
+        return mz_demo(self, keep);
     }
     if ((strcmp(name, "replay") == 0 && rest != 1) || (strcmp(name, "replay") != 0 && rest != 0)) {
         usage_cmd(cmd, stderr);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/pipeline.h"
+#include "daemon/privs.h"
 
 #define REPLAY_LINE_MAX (1u << 20)
 
@@ -64,6 +65,10 @@ int mz_replay(struct mz_config *cfg, const char *path, uint64_t model_wait_ms)
         log_error("replay: %s", err);
         goto out;
     }
+    /* The input is open: the model's answers and the input's lines are
+     * read with no capability at all (daemon/privs.h). */
+    if (cfg->security.drop_capabilities && mz_privs_drop(0, err, sizeof(err)))
+        log_warn("replay: dropping capabilities: %s", err);
     if (mz_pipeline_start(p)) {
         log_error("replay: cannot start the pipeline");
         goto out;

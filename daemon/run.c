@@ -47,6 +47,7 @@
 #include "daemon/cursor.h"
 #include "daemon/daemon.h"
 #include "daemon/pipeline.h"
+#include "daemon/privs.h"
 #include "http/http.h"
 #include "http/http_int.h"
 #include "netpolicy/np.h"
@@ -287,6 +288,7 @@ static cJSON *status_tree(struct runner *r)
         cJSON_AddItemToObject(j, "netpolicy", np_stats_json(r->np));
     if (r->cur)
         cJSON_AddItemToObject(j, "delivery_cursor", mz_cursor_stats_json(r->cur));
+    cJSON_AddItemToObject(j, "security", mz_privs_stats_json(r->cfg));
     cJSON_AddItemToObject(j, "pipeline", mz_pipeline_stats_json(r->pipe));
     if (r->http) {
         cJSON *h = cJSON_AddObjectToObject(j, "http");
@@ -483,6 +485,18 @@ int mz_run(struct mz_config *cfg, const char *cfg_path, bool observations)
         else
             np_set_domains_map(r.np, bpf_map_get_fd_by_id(col_map_id(r.col, "domains")));
         mz_pipeline_set_netpolicy(r.pipe, r.np); /* NetBlockIp and friends */
+    }
+    /* Loaded and attached: from here on (model answers, reloads, scans)
+     * only what the configured features need. A failed drop is logged and
+     * collection goes on. */
+    if (cfg->security.drop_capabilities) {
+        uint64_t keep = mz_privs_needed(cfg);
+        char names[256];
+        if (mz_privs_drop(keep, err, sizeof(err)))
+            log_error("run: dropping capabilities: %s", err);
+        else
+            log_info("run: capabilities dropped; kept: %s",
+                     mz_privs_names(keep, names, sizeof(names)));
     }
     if (mz_pipeline_start(r.pipe)) {
         log_error("run: cannot start the pipeline threads");

@@ -13,7 +13,7 @@ pkgs=(
   # with its mock cluster, rsyslog as the syslog receiver, openssl for the
   # webhook test's CA
   librdkafka-dev rsyslog
-  libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev libsystemd-dev
+  libsqlite3-dev sqlite3 libcmocka-dev libmicrohttpd-dev libsystemd-dev libcap-ng-dev
   # the HTTP endpoint's test scrapes with a real Prometheus (and promtool)
   prometheus
   # the install test: systemd-analyze verify on the unit, man on the man page

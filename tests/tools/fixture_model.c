@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fixture_model.c - the fixture model server (tests/support/fixture_server.h)
+ * fixture_model.c - the fixture model server (demo/fixture_server.h)
  * as a standalone program, for the CLI tests that drive build/mizan:
  *
  *   fixture_model [--port N] [--behaviour NAME] [--script B1,B2,...]
@@ -32,7 +32,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "tests/support/fixture_server.h"
+#include "demo/fixture_server.h"
 
 static void usage(void)
 {

@@ -23,7 +23,7 @@
 #include "attenuator/attenuator.h"
 #include "attenuator/client.h"
 #include "core/log.h"
-#include "tests/support/fixture_server.h"
+#include "demo/fixture_server.h"
 
 /* --- a thread-safe sink that checks "exactly once" ------------------------- */
 

@@ -23,7 +23,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "tests/support/fixture_server.h"
+#include "demo/fixture_server.h"
 
 #define SYS "You are mizan's triage assistant. Answer with the JSON schema."
 #define USER                                                                                       \

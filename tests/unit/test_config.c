@@ -38,6 +38,7 @@ static void test_documented_file_matches_defaults(void **state)
     assert_int_equal(a.queues.observations, d.queues.observations);
     assert_int_equal(a.queues.drain_timeout_ms, d.queues.drain_timeout_ms);
     assert_int_equal(a.collector.cadence_ms, d.collector.cadence_ms);
+    assert_int_equal(a.security.drop_capabilities, d.security.drop_capabilities);
     assert_int_equal(a.collector.hash_max_bytes, d.collector.hash_max_bytes);
     assert_int_equal(a.cache.file_links, d.cache.file_links);
     assert_int_equal(a.detect.global_max_per_minute, d.detect.global_max_per_minute);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fixture_server.c - the tests' model server: libmicrohttpd on 127.0.0.1
+ * fixture_server.c - the tests' and the demo's model server: libmicrohttpd on 127.0.0.1
  * with a thread per connection (so a slow answer does not hold up others),
  * answering chat completions according to a scripted behaviour and keeping
  * a record of every request for the tests' assertions.
@@ -9,7 +9,7 @@
  * the status it is going to get, so that a client which gave up (timeout)
  * still finds its request counted.
  */
-#include "tests/support/fixture_server.h"
+#include "demo/fixture_server.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

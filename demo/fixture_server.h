@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fixture_server.h - a real OpenAI-compatible chat completions server for the
- * tests (libmicrohttpd, 127.0.0.1 only, a thread per connection), with
- * scripted misbehaviour and a record of every request it received.
+ * tests and for `mizan demo` (libmicrohttpd, 127.0.0.1 only, a thread per
+ * connection), with scripted misbehaviour and a record of every request it
+ * received. It is part of the mizan binary so that the demo needs no model.
  *
  * Endpoints:
  *   POST {url}/chat/completions   (url = http://127.0.0.1:PORT/v1; like
@@ -65,8 +66,8 @@
  * fixture_server_request() stay valid until fixture_server_reset() or
  * fixture_server_stop(). All functions are thread-safe.
  */
-#ifndef MIZAN_TESTS_FIXTURE_SERVER_H
-#define MIZAN_TESTS_FIXTURE_SERVER_H
+#ifndef MIZAN_DEMO_FIXTURE_SERVER_H
+#define MIZAN_DEMO_FIXTURE_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

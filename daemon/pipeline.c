@@ -41,7 +41,7 @@ struct mz_pipeline {
     _Atomic uint64_t q1_full;
     struct http_alert_counts alert_counts; /* per status, verdict, withheld; latency (/metrics) */
     struct mz_cursor *cur;                 /* live runs: delivery accounting, or NULL */
-    struct rx *rx;         /* reactions (MZ_PIPE_REACTIONS), or NULL */
+    struct rx *rx;                         /* reactions (MZ_PIPE_REACTIONS), or NULL */
 };
 
 static void on_alert(struct mz_alert *alert, void *ctx)

@@ -100,9 +100,11 @@ static void test_render(void **state)
             fail_msg("missing %s in:\n%s", want[i], m);
     free(m);
 
-    /* the reactions hook: status["reactions"] fills the family */
-    cJSON *r = cJSON_AddObjectToObject(j, "reactions");
-    cJSON_AddNumberToObject(r, "run", 7);
+    /* reactions: the pipeline's "reactions" object (reactions/rx.h) fills the family */
+    cJSON *pl = cJSON_GetObjectItem(j, "pipeline");
+    assert_non_null(pl);
+    cJSON *r = cJSON_AddObjectToObject(pl, "reactions");
+    cJSON_AddNumberToObject(r, "ran", 7);
     cJSON_AddNumberToObject(r, "timed_out", 2);
     m = render(j, &st);
     assert_non_null(strstr(m, "mizan_reactions_run_total 7\n"));

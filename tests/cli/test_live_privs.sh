@@ -65,7 +65,7 @@ policy 192.0.2.77
 start_daemon "netpolicy:
   enabled: true
   file: $T/netpolicy.yaml"
-grep -q "capabilities dropped; kept: cap_dac_read_search,cap_sys_ptrace" "$T/daemon.err" ||
+grep -q "capabilities dropped; kept: cap_dac_read_search,cap_kill,cap_setgid,cap_setuid,cap_sys_ptrace" "$T/daemon.err" ||
   { cat "$T/daemon.err"; fail "no drop logged"; }
 
 # --- the reduced set, in every thread ----------------------------------------
@@ -83,7 +83,7 @@ python3 - "$T/status.json" "$want" <<'PY' || fail "status: security"
 import json, sys
 s = json.load(open(sys.argv[1]))["security"]
 assert s["dropped"] is True and s["effective"] == sys.argv[2] and s["no_new_privs"] is True, s
-assert s["kept"] == "cap_dac_read_search,cap_sys_ptrace", s
+assert s["kept"] == "cap_dac_read_search,cap_kill,cap_setgid,cap_setuid,cap_sys_ptrace", s
 PY
 
 # --- 1: scans deliver, enrichment reads /proc of a fully privileged process --

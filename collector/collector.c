@@ -990,6 +990,11 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     if (col_pin_enabled(c->pin) && mz_config_state_dir(cfg, sdir, sizeof(sdir)) == 0) {
         c->journal = col_journal_open(sdir, col_pin_adopted(c->pin));
         c->journal_replay = c->journal && col_pin_adopted(c->pin);
+        /* the delivery cursor (daemon/cursor.h) lives beside it: nothing is
+         * printed until its first col_ack, so the journal keeps everything
+         * until then (and delivered records stay in their maps) */
+        if (c->journal)
+            atomic_store(&c->ack_gen, 0);
     }
     log_info("collector: attached, verified and loaded in %.0f ms (maps: tasks %u, links %u, flows "
              "%u, files %u, args %u; overflow ring %u KiB; open path: %s reads; %d syscall "

@@ -243,6 +243,7 @@ static const struct cfg_key k_http[] = {
     {"enabled", T_BOOL, OFF(http.enabled), 0, 0, NULL, NULL},
     {"listen", T_LISTEN, OFF(http.listen), 0, 0, NULL, NULL},
     {"stuck_after", T_DURATION, OFF(http.stuck_after_ms), 1000, 86400000, NULL, NULL},
+    KEND,
 };
 
 static const struct cfg_key k_reactions[] = {
@@ -253,6 +254,7 @@ static const struct cfg_key k_reactions[] = {
     {"node", T_STR, OFF(reactions.node), 0, 0, NULL, NULL},
     {"socket", T_STR, OFF(reactions.socket), 0, 0, NULL, NULL},
     {"allow_emergency", T_BOOL, OFF(reactions.allow_emergency), 0, 0, NULL, NULL},
+    KEND,
 };
 
 static const struct cfg_key k_security[] = {

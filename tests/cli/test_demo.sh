@@ -11,7 +11,7 @@ require_live
 command -v bpftool >/dev/null || { echo "SKIP: no bpftool (scripts/deps.sh installs it)"; exit 77; }
 
 # bpffs apart from other tests' own temp pin dirs, and mizan's default pin dir
-pins() { { ls /sys/fs/bpf | grep -v '^mizan-test-'; ls -R /sys/fs/bpf/mizan 2>/dev/null; } | sort; }
+pins() { { ls /sys/fs/bpf | grep -v '^mizan-test-' || true; ls -R /sys/fs/bpf/mizan 2>/dev/null || true; } | sort; }
 left_behind() { # OUTPUT-FILE
   local dpid dir
   dpid=$(sed -n 's/^daemon pid \([0-9]*\):.*/\1/p' "$1")

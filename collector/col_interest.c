@@ -125,10 +125,10 @@ int col_interest_load(struct col_interest *ci, const struct det_interest *ii, ui
 {
     if (!ci)
         return -EINVAL;
-    size_t n = col_interest_keys(ii, NULL, 0);
-    struct col_interest_key *keys = n ? mz_calloc(n, sizeof(*keys)) : NULL;
-    if (n)
-        (void)col_interest_keys(ii, keys, n);
+    /* deduplicated keys are at most as many as the entries: one pass */
+    size_t cap = ii ? det_interest_count(ii) : 0;
+    struct col_interest_key *keys = cap ? mz_calloc(cap, sizeof(*keys)) : NULL;
+    size_t n = col_interest_keys(ii, keys, cap);
     int err = 0;
     struct mz_interest_key bk;
     for (size_t i = 0; i < n; i++) {

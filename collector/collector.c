@@ -1700,9 +1700,6 @@ static int ring_record(void *ctx, void *data, size_t len)
     if (h->val_size < vlen)
         vlen = h->val_size;
     struct col_map *m = &c->maps[h->map];
-    /* in the daemon's memory only, or back in a map whose sweeps may take it
-     * once the record that needs it is delivered (not printed): journaled */
-    bool journal = true;
     uint64_t key;
     memcpy(&key, h->key, 8);
     if (!m->name || vlen < m->val_size) {
@@ -1749,8 +1746,9 @@ static int ring_record(void *ctx, void *data, size_t len)
     default:
         break;
     }
-    if (journal)
-        col_journal_add(c->journal, c->gen, data, len);
+    /* in the daemon's memory only, or back in a map whose sweeps may take it
+     * once the record that needs it is delivered (not printed): journaled */
+    col_journal_add(c->journal, c->gen, data, len);
     if (c->replaying)
         return 0;
     /* A flooder writes as fast as this reads: a drain takes a bounded

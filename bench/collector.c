@@ -838,7 +838,7 @@ int main(int argc, char **argv)
             streamer_stop(&bt);
             bt_printed += bt.printed;
             bt_lost += bt.lost;
-            bt_ops += (uint64_t)ops;
+            bt_ops += (uint64_t)ops * REPS;
         }
     }
 

@@ -71,6 +71,10 @@ enum mz_tamper_kind {
     MZ_TAMPER_PROG_LOAD = 2,
     MZ_TAMPER_MODULE_LOAD = 3,
     MZ_TAMPER_MAP_OPEN = 4, /* a handle to one of mizan's maps was taken by id */
+    /* a task made more records a recipe could alert on than the overflow
+     * ring keeps for one task under pressure: the rest were aggregated
+     * (target 0; detail: the first such path) */
+    MZ_TAMPER_RECORD_FLOOD = 5,
 };
 
 #endif

@@ -329,7 +329,17 @@ _Static_assert(sizeof(struct mz_counters) ==
  * union of the file actions (enum mz_file_action bits) of the entry and of
  * every shorter entry it starts with, so that the longest match answers for
  * all of them. */
-#define MZ_INTEREST_DATA     256 /* the LPM trie's largest key */
+#define MZ_INTEREST_DATA 256 /* the LPM trie's largest key */
+/* The value of a key: actions, the union above; exact, the actions of the
+ * key's own entries that name one whole file path (tag MZ_INTEREST_TAG_PATH
+ * and its NUL): a path that matches one of those is one of a few files the
+ * recipes name, which no flood can multiply (a task has at most one link per
+ * path), so it keeps the ring's last part (helpers/interest.h). */
+struct mz_interest_val {
+    __u32 actions;
+    __u32 exact;
+};
+_Static_assert(sizeof(struct mz_interest_val) == 8, "mz_interest_val layout");
 #define MZ_INTEREST_TAG_PATH 'F' /* the record's file path */
 #define MZ_INTEREST_TAG_BASE 'B' /* its basename */
 #define MZ_INTEREST_TAG_EXE  'X' /* the acting process's exe path */
@@ -351,15 +361,23 @@ struct mz_interest_cfg {
 _Static_assert(sizeof(struct mz_interest_cfg) == 16, "mz_interest_cfg layout");
 
 /* Per task, the records aggregated instead of made (map "aggregates", key:
- * task key): how many, which actions, when. */
+ * task key): how many, which actions, when; and admitted, how many records
+ * an interest entry that is not one exact path (a directory, a prefix, a
+ * basename, an exe) let into the ring's second half since the collector
+ * last drained this entry (each scan): a task past MZ_PRESSURE_BUDGET of
+ * those has the rest aggregated, and that is tamper evidence
+ * (MZ_TAMPER_RECORD_FLOOD). An entry may hold admitted only (count 0). */
+#define MZ_PRESSURE_BUDGET 1024
 struct mz_aggr_val {
     __u64 count;
     __u64 first_ns;
     __u64 last_ns;
     __u32 actions;
     __u32 tgid;
+    __u32 admitted;
+    __u32 pad0;
 };
-_Static_assert(sizeof(struct mz_aggr_val) == 32, "mz_aggr_val layout");
+_Static_assert(sizeof(struct mz_aggr_val) == 40, "mz_aggr_val layout");
 
 /* A record handed to the overflow ring (map "overflow"): this header, then
  * val_size bytes of the value its map would have held. The key is the

@@ -56,6 +56,9 @@ static void entry_key(const struct det_interest_entry *e, struct col_interest_ke
     }
     k->len = (uint32_t)n;
     k->actions = e->actions ? e->actions : UINT32_MAX;
+    /* one whole file path, not cut: a flood cannot multiply its records */
+    bool whole = !all && !exe && e->kind == DET_INTEREST_PATH && n >= 2 && k->data[n - 1] == 0;
+    k->exact = whole ? k->actions : 0;
 }
 
 static bool key_starts(const struct col_interest_key *k, const struct col_interest_key *pre)
@@ -75,9 +78,10 @@ size_t col_interest_keys(const struct det_interest *ii, struct col_interest_key 
         for (j = 0; j < n; j++)
             if (all[j].len == k.len && memcmp(all[j].data, k.data, k.len) == 0)
                 break;
-        if (j < n)
+        if (j < n) {
             all[j].actions |= k.actions;
-        else
+            all[j].exact |= k.exact;
+        } else
             all[n++] = k;
     }
     /* the longest match answers for every shorter key it starts with */
@@ -133,7 +137,8 @@ int col_interest_load(struct col_interest *ci, const struct det_interest *ii, ui
     struct mz_interest_key bk;
     for (size_t i = 0; i < n; i++) {
         to_bpf(&keys[i], &bk);
-        if (bpf_map_update_elem(ci->fd_trie, &bk, &keys[i].actions, BPF_ANY) < 0) {
+        struct mz_interest_val v = {.actions = keys[i].actions, .exact = keys[i].exact};
+        if (bpf_map_update_elem(ci->fd_trie, &bk, &v, BPF_ANY) < 0) {
             err = -errno;
             log_warn("collector: interest: cannot add a key to the kernel's set: %s (the set "
                      "stays as it was)",
@@ -194,6 +199,8 @@ int col_interest_drain(struct col_interest *ci, col_aggr_fn fn, void *arg)
             break;
         if (bpf_map_lookup_and_delete_elem(ci->fd_aggr, &key, &v) < 0)
             break;
+        if (!v.count)
+            continue; /* only a budget (pressure_budget): nothing aggregated */
         if (fn)
             fn(key, &v, arg);
         n++;

@@ -22,12 +22,14 @@ struct mz_aggr_val;
 struct col_interest_key {
     uint32_t len; /* bytes in data, the tag included */
     uint32_t actions;
+    uint32_t exact; /* the actions of its own entries that name one whole file path */
     uint8_t data[256];
 };
 
 /* The keys ii reduces to: tagged, cut at the trie's key size, deduplicated,
  * each with the union of its actions and those of every shorter key it
- * starts with (so that the longest match answers for all of them). Stores
+ * starts with (so that the longest match answers for all of them), and its
+ * exact actions (struct mz_interest_val: never a cut key's). Stores
  * at most cap in out; returns how many there are (more than cap: the caller
  * grows out). */
 size_t col_interest_keys(const struct det_interest *ii, struct col_interest_key *out, size_t cap);

@@ -1394,7 +1394,7 @@ static struct mz_observation *obs_event(struct mz_collector *c, const struct pen
     o->last_ns = wall(c, v.last_ns);
     o->count = v.count;
     if (v.kind == MZ_EV_TAMPER) {
-        char buf[128];
+        char buf[160];
         o->tamper.kind = v.actions;
         v.detail[sizeof(v.detail) - 1] = 0;
         if (v.actions == MZ_TAMPER_MAP_WRITE || v.actions == MZ_TAMPER_MAP_OPEN) {
@@ -1406,6 +1406,12 @@ static struct mz_observation *obs_event(struct mz_collector *c, const struct pen
         } else if (v.actions == MZ_TAMPER_PROG_LOAD) {
             snprintf(buf, sizeof(buf), "program %s (type %lld)", v.detail[0] ? v.detail : "?",
                      (long long)v.target);
+        } else if (v.actions == MZ_TAMPER_RECORD_FLOOD) {
+            /* o->count: how many of its records were aggregated */
+            snprintf(buf, sizeof(buf),
+                     "records a recipe could alert on aggregated under a flood, "
+                     "the first: %s",
+                     v.detail[0] ? v.detail : "?");
         } else {
             snprintf(buf, sizeof(buf), "module load");
         }

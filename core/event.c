@@ -245,8 +245,8 @@ static const char *const flow_action_names[MZ_FL_COUNT] = {
     "connect", "accept", "bind",   "listen",     "send",   "established",
     "close",   "failed", "dropip", "dropdomain", "blocked"};
 static const char *const priv_action_names[] = {"setuid", "setgid", "capset", "ptrace"};
-static const char *const tamper_names[] = {"none", "map_write", "prog_load", "module_load",
-                                           "map_open"};
+static const char *const tamper_names[] = {"none",        "map_write", "prog_load",
+                                           "module_load", "map_open",  "record_flood"};
 
 static int parse_name(const char *const *names, size_t n, const char *s, int *out)
 {
@@ -1297,7 +1297,8 @@ static int observation_from_json(struct jctx *c, const cJSON *j, struct mz_obser
         r = parse_name(tamper_names, MZ_ARRAY_SIZE(tamper_names), s, &k);
         free(s);
         if (r || k == 0)
-            return jfail(c, "tamper.kind: expected map_write, map_open, prog_load or module_load");
+            return jfail(c, "tamper.kind: expected map_write, map_open, prog_load, module_load or "
+                            "record_flood");
         o->tamper.kind = (uint32_t)k;
         if ((r = jstr(c, v, "detail", "tamper.", 1024, &o->tamper.detail)))
             return r;

@@ -134,11 +134,9 @@ static const struct name_bits flow_actions[] = {
 };
 
 static const struct name_bits tamper_kinds[] = {
-    {"map_write", 1u << MZ_TAMPER_MAP_WRITE},
-    {"prog_load", 1u << MZ_TAMPER_PROG_LOAD},
-    {"module_load", 1u << MZ_TAMPER_MODULE_LOAD},
-    {"map_open", 1u << MZ_TAMPER_MAP_OPEN},
-    {"any", 0xffffffffu},
+    {"map_write", 1u << MZ_TAMPER_MAP_WRITE},       {"prog_load", 1u << MZ_TAMPER_PROG_LOAD},
+    {"module_load", 1u << MZ_TAMPER_MODULE_LOAD},   {"map_open", 1u << MZ_TAMPER_MAP_OPEN},
+    {"record_flood", 1u << MZ_TAMPER_RECORD_FLOOD}, {"any", 0xffffffffu},
 };
 
 static const struct name_bits priv_actions[] = {

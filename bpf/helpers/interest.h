@@ -17,9 +17,21 @@
  * which the collector reports. Until the collector loads a set
  * (interest_cfg.loaded), every record is interesting.
  *
+ * An interesting record is not always a bounded one: a directory, a prefix
+ * or a basename (or an exe) that a recipe names lets a process flood the
+ * ring with records of its own making (a million files under its home,
+ * which a /home/.../credentials pattern makes interesting). So the ring's
+ * second half has tiers: a record whose path is one a recipe names exactly
+ * may take all of it (a task has one link per path: no flood multiplies
+ * those); any other interesting record may take it up to seven eighths, and
+ * only MZ_PRESSURE_BUDGET of them per task between two of the collector's
+ * drains of "aggregates" (each scan). The rest are aggregated too, and the
+ * task gets a tamper record (MZ_TAMPER_RECORD_FLOOD): a flood hides nothing
+ * without being named.
+ *
  * The test costs nothing while the ring has room (two ring queries per new
  * link); under pressure, one or two LPM lookups per path (whole path, then
- * basename), and the exe's when the set names exes.
+ * basename), the exe's when the set names exes, and the task's budget.
  */
 #ifndef MIZAN_BPF_HELPERS_INTEREST_H
 #define MIZAN_BPF_HELPERS_INTEREST_H
@@ -31,7 +43,8 @@
 
 /* Whether the NUL-terminated path of length len in the scratch buffer which
  * passes the set under tags (tagf: the whole path, tagb: its basename) for
- * one of actions. */
+ * one of actions: 2 as a path a recipe names exactly (only for tagf
+ * MZ_INTEREST_TAG_PATH: its exact actions), 1 otherwise, 0 not at all. */
 static __always_inline int interest_of(struct scratch *s, __u32 which, __u32 len, __u8 tagf,
                                        __u8 tagb, __u32 actions)
 {
@@ -48,8 +61,10 @@ static __always_inline int interest_of(struct scratch *s, __u32 which, __u32 len
     n &= MZ_INTEREST_DATA - 1;
     bpf_probe_read_kernel(&k->data[1], n, buf);
     k->prefixlen = 8 * (n + 1);
-    __u32 *v = bpf_map_lookup_elem(&interest, k);
-    if (v && (*v & actions))
+    struct mz_interest_val *v = bpf_map_lookup_elem(&interest, k);
+    if (v && (v->exact & actions))
+        return 2;
+    if (v && (v->actions & actions))
         return 1;
 
     /* the basename: after the last '/' */
@@ -72,7 +87,7 @@ static __always_inline int interest_of(struct scratch *s, __u32 which, __u32 len
     bpf_probe_read_kernel(&k->data[1], n, &buf[b & PATH_MASK]);
     k->prefixlen = 8 * (n + 1);
     v = bpf_map_lookup_elem(&interest, k);
-    return v && (*v & actions);
+    return v && (v->actions & actions) ? 1 : 0;
 }
 
 /* The exe path of the current task (its task record's exe key) into s->rel;
@@ -98,14 +113,40 @@ static __always_inline int exe_into_rel(struct scratch *s)
     return fl->len & PATH_MASK;
 }
 
+/* Whether the current task may still put a record that is interesting but
+ * not exactly named into the ring's second half: its budget
+ * (MZ_PRESSURE_BUDGET since the collector last drained its aggregate).
+ * When "aggregates" is full, the budget cannot be kept: it may. */
+static __always_inline int pressure_budget(void)
+{
+    __u64 tk = current_task_key();
+    struct mz_aggr_val *a = bpf_map_lookup_elem(&aggregates, &tk);
+    if (!a) {
+        struct mz_aggr_val v = {};
+        v.admitted = 1;
+        v.tgid = bpf_get_current_pid_tgid() >> 32;
+        if (bpf_map_update_elem(&aggregates, &tk, &v, BPF_NOEXIST) != -17 /* EEXIST */)
+            return 1;
+        a = bpf_map_lookup_elem(&aggregates, &tk);
+        if (!a)
+            return 1;
+    }
+    if (a->admitted >= MZ_PRESSURE_BUDGET)
+        return 0;
+    __sync_fetch_and_add(&a->admitted, 1);
+    return 1;
+}
+
 /* Whether a new link of actions on s->file (and s->file2 when two) may go
  * to the overflow ring if its map is full: 1 while the ring is less than
- * half full, or when the record is interesting (or no set is loaded); 0:
- * aggregate it instead. */
+ * half full, or when no set is loaded; past half, when the record is
+ * interesting, by the tiers above; 0: aggregate it instead (s->flooded set
+ * when it was interesting). */
 __noinline int mz_admit(struct scratch *s, __u32 actions, __u32 two)
 {
     if (!s)
         return 1;
+    s->flooded = 0;
     __u64 size = bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE);
     __u64 used = bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA);
     if (used < size / 2)
@@ -114,19 +155,28 @@ __noinline int mz_admit(struct scratch *s, __u32 actions, __u32 two)
     struct mz_interest_cfg *cfg = bpf_map_lookup_elem(&interest_cfg, &zero);
     if (!cfg || !cfg->loaded)
         return 1;
-    if (interest_of(s, INTEREST_FILE, s->file.len, MZ_INTEREST_TAG_PATH, MZ_INTEREST_TAG_BASE,
-                    actions))
+    int m = interest_of(s, INTEREST_FILE, s->file.len, MZ_INTEREST_TAG_PATH, MZ_INTEREST_TAG_BASE,
+                        actions);
+    if (two && m < 2) {
+        int m2 = interest_of(s, INTEREST_FILE2, s->file2.len, MZ_INTEREST_TAG_PATH,
+                             MZ_INTEREST_TAG_BASE, actions);
+        if (m2 > m)
+            m = m2;
+    }
+    if (m == 2)
         return 1;
-    if (two && interest_of(s, INTEREST_FILE2, s->file2.len, MZ_INTEREST_TAG_PATH,
-                           MZ_INTEREST_TAG_BASE, actions))
-        return 1;
-    if (cfg->exe) {
+    if (!m && cfg->exe) {
         int el = exe_into_rel(s);
         /* an unknown exe could be any: interesting */
         if (el < 0 || interest_of(s, INTEREST_REL, (__u32)el, MZ_INTEREST_TAG_EXE,
                                   MZ_INTEREST_TAG_EXEB, actions))
-            return 1;
+            m = 1;
     }
+    if (!m)
+        return 0;
+    if (used < size - size / 8 && pressure_budget())
+        return 1;
+    s->flooded = 1;
     return 0;
 }
 
@@ -152,6 +202,8 @@ __noinline int mz_aggregate(__u64 task_key, __u32 actions)
             return 0;
     }
     __sync_fetch_and_add(&a->count, 1);
+    if (!a->first_ns)
+        a->first_ns = now; /* made by pressure_budget */
     a->last_ns = now;
     if ((a->actions & actions) != actions)
         a->actions |= actions; /* racy between CPUs: a bit of a summary */

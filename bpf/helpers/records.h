@@ -45,6 +45,8 @@
         }                                                                                          \
     } while (0)
 
+__noinline int mz_link_aggregated(struct scratch *s, __u64 task_key, __u32 actions);
+
 /* Inserts a new link k (made under generation gen) from the scratch; when
  * another CPU created it meanwhile, counts this action there instead. The
  * caller has stored its file records and made sure of its task; ring: one
@@ -81,7 +83,7 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
     if (r == 0) {
         CREATED(MZ_MAP_LINKS, &links, k, struct mz_link_val, gen);
     } else if (r == 2) {
-        mz_aggregate(k->task_key, actions);
+        mz_link_aggregated(s, k->task_key, actions);
     } else if (r == -17) {
         struct mz_link_val *l = bpf_map_lookup_elem(&links, k);
         if (l)
@@ -92,10 +94,10 @@ static __always_inline int link_insert(struct scratch *s, struct mz_link_key *k,
 
 /* A link not made because its path was aggregated (file_store_admit
  * returned 2): aggregated too. */
-static __always_inline int link_aggregate(__u64 task_key, __u32 actions)
+static __always_inline int link_aggregate(struct scratch *s, __u64 task_key, __u32 actions)
 {
     COUNT_MAP(aggregated, MZ_MAP_LINKS);
-    return mz_aggregate(task_key, actions);
+    return mz_link_aggregated(s, task_key, actions);
 }
 
 /* Charges actions on s->file (and s->file2 when two) to the current task,
@@ -132,7 +134,7 @@ __noinline int mz_record_link(struct scratch *s, __u32 actions, __u32 two)
     int fr2 = two ? file_store_admit(key2, &s->file2, admit) : 0;
     mz_task_ensure(k.task_key, s);
     if (fr == 2 || fr2 == 2)
-        return link_aggregate(k.task_key, actions);
+        return link_aggregate(s, k.task_key, actions);
     return link_insert(s, &k, actions, key2, k.obj_key, 0, gen, fr == 1 || fr2 == 1, ino, dev,
                        admit);
 }
@@ -180,6 +182,21 @@ static __always_inline int record_event(void *map, __u32 map_index, __u32 kind, 
 __noinline int mz_record_event(__u32 kind, __u32 action, __s64 target, __u32 detail)
 {
     return record_event(&events, MZ_MAP_EVENTS, kind, action, target, detail);
+}
+
+/* A link not made (aggregated, helpers/interest.h) by task_key: summed in
+ * its aggregate; when a recipe could have alerted on it (s->flooded), the
+ * task also gets its record-flood tamper record, in the tamper map (one per
+ * task, counted in place; its detail the first such path). */
+__noinline int mz_link_aggregated(struct scratch *s, __u64 task_key, __u32 actions)
+{
+    if (!s)
+        return 0;
+    mz_aggregate(task_key, actions);
+    if (!s->flooded)
+        return 0;
+    bpf_probe_read_kernel_str(s->rel, MZ_BPF_DETAIL, s->file.path);
+    return record_event(&tamper, MZ_MAP_TAMPER, MZ_EV_TAMPER, MZ_TAMPER_RECORD_FLOOD, 0, 1);
 }
 
 static __always_inline int flow_from_sock(struct sock *sk, struct mz_flow_val *v)

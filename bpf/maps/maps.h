@@ -139,7 +139,7 @@ struct {
     __uint(max_entries, 8192);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, struct mz_interest_key);
-    __type(value, __u32);
+    __type(value, struct mz_interest_val);
 } interest SEC(".maps");
 
 struct {
@@ -186,7 +186,10 @@ struct scratch {
      * from a string (see mz_walk_path, mz_read_user_path). */
     __u64 file_ino;
     __u32 file_dev;
-    __u32 pad2;
+    /* mz_admit said 0 for a record a recipe could alert on (its task spent
+     * its budget of the ring, or the ring is nearly full): if it is
+     * aggregated, that is tamper evidence (helpers/records.h). */
+    __u32 flooded;
     /* Where the task's saved user registers are, as an offset from its
      * stack (0: not learnt yet on this CPU; see open_regs). */
     __u64 regs_off;

@@ -133,7 +133,7 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
     int fr = file_store_admit(pkey, &s->file, admit);
     mz_task_ensure(task_key, s);
     if (fr == 2)
-        return link_aggregate(task_key, actions);
+        return link_aggregate(s, task_key, actions);
     return link_insert(s, &k, actions, 0, pkey, epoch, gen, fr == 1, ino, dev, admit);
 }
 

@@ -26,7 +26,7 @@ mkdir -p "$tmp/recipes" "$tmp/bad"
 
 # the embedded library is clean
 [ $rc -eq 0 ] || fail "check --builtin exited $rc: $out"
-grep -q "101 recipes valid, 0 errors, 0 warnings" <<<"$out" || fail "unexpected summary: $out"
+grep -q "102 recipes valid, 0 errors, 0 warnings" <<<"$out" || fail "unexpected summary: $out"
 
 # a clean user file: 0
 cat >"$tmp/recipes/ok.yaml" <<'YAML'

@@ -65,6 +65,24 @@ static uint32_t lookup(const struct keys *ks, uint8_t tag, const char *s)
     return acts;
 }
 
+/* The longest key that starts tag + s, as lookup finds it, or NULL. */
+static const struct col_interest_key *longest(const struct keys *ks, uint8_t tag, const char *s)
+{
+    uint8_t q[MZ_INTEREST_DATA];
+    size_t n = strlen(s) + 1;
+    if (n > MZ_INTEREST_DATA - 1)
+        n = MZ_INTEREST_DATA - 1;
+    q[0] = tag;
+    memcpy(q + 1, s, n);
+    const struct col_interest_key *best = NULL;
+    for (size_t i = 0; i < ks->n; i++) {
+        const struct col_interest_key *k = &ks->k[i];
+        if (k->len <= n + 1 && (!best || k->len > best->len) && memcmp(k->data, q, k->len) == 0)
+            best = k;
+    }
+    return best;
+}
+
 /* What mz_admit decides for a file record when the ring is past half. */
 static bool kernel_interesting(const struct keys *ks, const char *path, uint32_t actions)
 {
@@ -211,12 +229,46 @@ static void test_long_paths(void **state)
     det_interest_unref(ii);
 }
 
+/* The ring's last tier (bpf/helpers/interest.h) is for paths a recipe
+ * names exactly: /etc/shadow's key carries its read as exact; a path under
+ * a watched directory (/home), a basename or a cut key never does, so a
+ * flood of those gets only a task's budget. */
+static void test_exact_tier(void **state)
+{
+    (void)state;
+    struct det_engine *e = builtin_engine();
+    assert_non_null(e);
+    struct det_interest *ii = det_engine_interest(e, NULL);
+    struct keys ks;
+    keys_of(ii, &ks);
+    const struct col_interest_key *k = longest(&ks, MZ_INTEREST_TAG_PATH, "/etc/shadow");
+    assert_non_null(k);
+    assert_true(k->exact & MZ_FA_READ);
+    assert_true(k->actions & MZ_FA_READ);
+    k = longest(&ks, MZ_INTEREST_TAG_PATH, "/home/mallory/flood/f000123");
+    assert_non_null(k); /* interesting (credential patterns under /home) */
+    assert_true(k->actions & MZ_FA_OPEN);
+    assert_int_equal(k->exact, 0);
+    k = longest(&ks, MZ_INTEREST_TAG_PATH, "/etc/shadowX");
+    assert_true(!k || !(k->exact & MZ_FA_READ));
+    for (size_t i = 0; i < ks.n; i++)
+        if (ks.k[i].exact) {
+            assert_int_equal(ks.k[i].data[0], MZ_INTEREST_TAG_PATH);
+            assert_int_equal(ks.k[i].data[ks.k[i].len - 1], 0);
+            assert_true(ks.k[i].len < MZ_INTEREST_DATA);
+        }
+    free(ks.k);
+    det_interest_unref(ii);
+    det_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_keys),
         cmocka_unit_test(test_superset_of_fixtures),
         cmocka_unit_test(test_long_paths),
+        cmocka_unit_test(test_exact_tier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

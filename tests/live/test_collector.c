@@ -1220,6 +1220,38 @@ static void test_interest_protected(void **state)
     }
     cJSON_Delete(j);
     assert_true(named);
+
+    /* A flood the set calls interesting: files under /home (the credential
+     * recipes' patterns make every path there interesting). Without the
+     * ring's tiers it filled the ring like the control and the read was
+     * lost; with them /etc/shadow, a path named exactly, keeps the ring's
+     * last part, the flooder's records past its budget are aggregated, and
+     * the flooder has a record_flood tamper record. */
+    char home[] = "/home/mizan-col-XXXXXX";
+    assert_non_null(mkdtemp(home));
+    pid = flood_then_shadow(home, N, &shadow, &l0, &l1);
+    agg = l1.aggregated - l0.aggregated;
+    struct want_tamper fl = {pid, MZ_TAMPER_RECORD_FLOOD};
+    const struct mz_observation *ft = NULL;
+    for (size_t i = 0; i < H.n && !ft; i++)
+        if (is_tamper(H.obs[i], &fl))
+            ft = H.obs[i];
+    fprintf(stderr,
+            "interest: an interesting flood under /home: shadow %s, links aggregated %llu, lost "
+            "full %llu, record_flood %s (count %llu)\n",
+            shadow ? "delivered" : "lost", (unsigned long long)agg,
+            (unsigned long long)(l1.lost_full - l0.lost_full), ft ? "recorded" : "missing",
+            ft ? (unsigned long long)ft->count : 0ull);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", home);
+    assert_true(shadow);
+    assert_true(agg > 0);
+    assert_non_null(ft);
+    assert_non_null(ft->tamper.detail);
+    assert_non_null(strstr(ft->tamper.detail, home));
+    assert_true(ft->count > 0 && ft->count <= agg);
     clear_obs();
 }
 

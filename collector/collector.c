@@ -777,6 +777,35 @@ static int set_gen(struct mz_collector *c, uint32_t gen)
 static void adopt_accounting(struct mz_collector *c);
 static uint64_t fingerprint(const uint8_t *val, size_t len, size_t off_gen);
 
+/* One debug line: the instructions the verifier processed per loaded
+ * program (what a change to bpf/ costs at load), and their sum. */
+static void log_verified(const struct mz_collector *c)
+{
+    char line[1024] = "";
+    size_t n = 0;
+    uint64_t total = 0;
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, c->skel->obj)
+    {
+        int fd = bpf_program__fd(p);
+        if (fd < 0)
+            continue;
+        struct bpf_prog_info info;
+        uint32_t len = sizeof(info);
+        memset(&info, 0, sizeof(info));
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+            continue;
+        total += info.verified_insns;
+        int w = snprintf(line + n, sizeof(line) - n, " %s %u", bpf_program__name(p),
+                         info.verified_insns);
+        if (w < 0 || (size_t)w >= sizeof(line) - n)
+            break;
+        n += (size_t)w;
+    }
+    log_debug("collector: verified instructions:%s; total %llu", line[0] ? line : " none",
+              (unsigned long long)total);
+}
+
 struct mz_collector *col_new(const struct mz_config *cfg)
 {
     struct mz_collector *c = NULL;
@@ -1002,6 +1031,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
              load_ms, tasks, links, flows, files, args,
              bpf_map__max_entries(s->maps.overflow) >> 10, c->direct_reads ? "direct" : "probe",
              c->n_sys_links);
+    log_verified(c);
     return c;
 fail:
     col_free(c);

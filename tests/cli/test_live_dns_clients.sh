@@ -16,6 +16,8 @@
 #    (flow.resolution);
 #  - a 60-address answer of about 1,000 bytes (EDNS0): the flow to the
 #    last address of the answer is named;
+#  - a recipe listing the chain's target (target.mzd.test) alerts on the
+#    flow named alias.mzd.test, its matched part naming domain_names[2];
 #  - process A resolves good.mzd.test, process B then gets the forged answer
 #    for the same address; A's next connection is still named
 #    good.mzd.test (marked domain_conflict, domain_other evil.mzd.test), and
@@ -203,4 +205,41 @@ print("chain:", cname[0]["flow"]["domain_names"], "two:", ft["domain_names"], ft
 PY
   { tail -5 "$T/daemon.err"; fail "flow domains"; }
 stop_daemon
+
+# a recipe listing the chain's target alerts on the flow named alias.mzd.test
+# (replayed from the observation the daemon printed); the part names the
+# entry of domain_names that matched
+mkdir -p "$T/recipes"
+cat >"$T/recipes/cname.yaml" <<'YAML'
+- kind: cname_target
+  name: cname_target
+  description: a listed CNAME target
+  mechanism: network_peers
+  importance: low
+  remote_domains: [target.mzd.test]
+YAML
+python3 - "$T/obs.jsonl" "$P" >"$T/cname.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["kind"] == "flow" and o["flow"]["remote"]["addr"] == sys.argv[2] + ".9":
+        print(line, end="")
+        break
+PY
+[ -s "$T/cname.jsonl" ] || fail "no CNAME flow to replay"
+write_config "detect:
+  builtin: false
+  dirs: [$T/recipes]"
+"$MIZAN" replay -c "$T/mizan.yaml" "$T/cname.jsonl" >"$T/alerts.jsonl" 2>"$T/replay.err" ||
+  { cat "$T/replay.err"; fail "replay"; }
+python3 - "$T/alerts.jsonl" <<'PY' || { cat "$T/replay.err"; fail "the CNAME target did not alert"; }
+import json, sys
+alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+a = [x for x in alerts if x.get("recipe", {}).get("id") == "cname_target"]
+assert a, alerts
+m = a[0].get("matched")
+assert m and m[0]["field"] == "domain_names" and m[0]["index"] == 2 and \
+    m[0]["pattern"] == "target.mzd.test", m
+print("alert on the chain's target:", m[0])
+PY
 echo ok

@@ -13,7 +13,8 @@
 #  - one process resolves two names to one address (within one scan): its
 #    flow lists both, without a conflict, and carries the last answer's
 #    query id (a fixed one) and the network namespace of the process
-#    (flow.resolution);
+#    (flow.resolution); a process in the test's namespace gets that
+#    namespace's inode;
 #  - a 60-address answer of about 1,000 bytes (EDNS0): the flow to the
 #    last address of the answer is named;
 #  - a recipe listing the chain's target (target.mzd.test) alerts on the
@@ -90,9 +91,10 @@ for name in sys.argv[3].split(","):
     addr = np_probe.query(sys.argv[2], name, txid=txid, edns=edns, last=last)
     if addr.count(".") != 3:
         print("resolve failed:", addr); sys.exit(1)
+port = int(os.environ.get("PORT", "9"))
 s = socket.socket(); s.settimeout(1)
 try:
-    s.connect((addr, 9))
+    s.connect((addr, port))
 except OSError:
     pass
 print(addr, os.getpid(), os.stat("/proc/self/ns/net").st_ino, flush=True)
@@ -121,6 +123,10 @@ read -r addr _ _ < <(client "$P.2" alias.mzd.test)
 client "$P.2" two-a.mzd.test,two-b.mzd.test 4242 >"$T/two" || fail "two names"
 read -r addr TWO_PID TWO_NETNS <"$T/two"
 [ "$addr" = "$P.10" ] || fail "two names: $addr"
+PORT=11 ip netns exec "$NS" python3 "$T/client.py" "$SRC/tests/cli" "$P.2" good.mzd.test 777 \
+  >"$T/inns" || fail "the client in the namespace"
+read -r _ INNS_PID INNS_NETNS <"$T/inns"
+[ "$INNS_NETNS" != "$TWO_NETNS" ] || fail "the namespace has the host's inode"
 client "$P.2" big.mzd.test 0 4096 last >"$T/big" || fail "the large answer"
 read -r BIG_ADDR _ _ <"$T/big"
 # the answer's last address, past byte 512 of the message (the first is P.128)
@@ -149,10 +155,11 @@ client "$P.3" evil.mzd.test >/dev/null || fail "client B again"
 touch "$T/forged"
 wait $a3 || fail "client A3"
 
-python3 - "$T/obs.jsonl" "$P" "$LONG" "$TWO_PID" "$TWO_NETNS" "$BIG_ADDR" <<'PY' ||
+python3 - "$T/obs.jsonl" "$P" "$LONG" "$TWO_PID" "$TWO_NETNS" "$BIG_ADDR" "$INNS_PID" "$INNS_NETNS" <<'PY' ||
 import json, sys, time
 path, p, long = sys.argv[1], sys.argv[2], sys.argv[3]
 two_pid, two_netns, big_addr = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+inns_pid, inns_netns = int(sys.argv[7]), int(sys.argv[8])
 deadline = time.time() + 10
 def flows():
     out = []
@@ -162,7 +169,7 @@ def flows():
         o = json.loads(line)
         if o["kind"] == "flow" and o["flow"]["remote"]["addr"] in (p + ".7", p + ".8", p + ".9",
                                                                    p + ".10", big_addr) \
-                and o["flow"]["remote"]["port"] in (9, 10):
+                and o["flow"]["remote"]["port"] in (9, 10, 11):
             out.append(o)
     return out
 while True:
@@ -176,7 +183,8 @@ while True:
     cname = [o for o in f if o["flow"]["remote"]["addr"] == p + ".9"]
     two = [o for o in f if o["flow"]["remote"]["addr"] == p + ".10"]
     big = [o for o in f if o["flow"]["remote"]["addr"] == big_addr]
-    if (longs and a3 and evil and cname and two and big) or time.time() > deadline:
+    inns = [o for o in f if o["flow"]["remote"]["port"] == 11]
+    if (longs and a3 and evil and cname and two and big and inns) or time.time() > deadline:
         break
     time.sleep(0.2)
 assert longs, "no flow to the long name's address"
@@ -192,6 +200,10 @@ assert ft.get("domain") == "two-b.mzd.test", ft
 assert ft.get("domain_names") == ["two-b.mzd.test", "two-a.mzd.test"], ft
 assert not ft.get("domain_conflict"), ft
 assert ft.get("resolution") == {"qid": 4242, "netns": two_netns, "own": True}, ft
+assert inns, "no flow of the client in the namespace"
+fi = inns[0]["flow"]
+assert inns[0]["process"]["pid"] == inns_pid, inns[0]["process"]
+assert fi.get("resolution") == {"qid": 777, "netns": inns_netns, "own": True}, fi
 assert big, "no flow to the large answer's last address " + big_addr
 assert big[0]["flow"].get("domain") == "big.mzd.test", big[0]["flow"]
 assert a3, "no flow of A after the forged answer"

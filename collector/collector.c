@@ -1366,7 +1366,7 @@ static void dns_names_of(struct mz_collector *c, const struct mz_dns_val *v, str
     }
 }
 
-/* Whether name is among the names of entry v. */
+/* Whether name is among the names listed in fl->domain_names. */
 static bool dns_has_name(const struct mz_flow *list, const char *name)
 {
     for (size_t i = 0; name && i < list->n_domain_names; i++)

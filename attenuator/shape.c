@@ -1138,6 +1138,10 @@ static const char *part_field(const struct mz_detection *det, const struct mz_ma
         return p->index < pr->n_ancestry ? pr->ancestry[p->index] : NULL;
     case MZ_MF_DOMAIN:
         return o->kind == MZ_OBS_FLOW ? o->flow.domain : NULL;
+    case MZ_MF_DOMAIN_NAMES:
+        return o->kind == MZ_OBS_FLOW && p->index < o->flow.n_domain_names
+                   ? o->flow.domain_names[p->index]
+                   : NULL;
     case MZ_MF_DETAIL:
         return o->kind == MZ_OBS_TAMPER ? o->tamper.detail : NULL;
     default:
@@ -1177,9 +1181,9 @@ static void part_where(const struct mz_detection *det, const struct mz_match_par
         snprintf(buf, n, "whole field");
         return;
     }
-    char sep = p->field == MZ_MF_ARGS || p->field == MZ_MF_DETAIL ? ' '
-               : p->field == MZ_MF_DOMAIN                         ? '.'
-                                                                  : '/';
+    char sep = p->field == MZ_MF_ARGS || p->field == MZ_MF_DETAIL           ? ' '
+               : p->field == MZ_MF_DOMAIN || p->field == MZ_MF_DOMAIN_NAMES ? '.'
+                                                                            : '/';
     const char *unit = sep == ' ' ? "tokens" : sep == '.' ? "labels" : "components";
     const char *b = strrchr(v, '/');
     if (sep == '/' && b && (size_t)(b + 1 - v) == off && end == len) {
@@ -1204,6 +1208,8 @@ static void part_text(const struct mz_detection *det, const struct mz_match_part
     part_where(det, p, where, sizeof(where));
     if (p->field == MZ_MF_ANCESTRY)
         snprintf(field, sizeof(field), "ancestry[%u]", p->index);
+    else if (p->field == MZ_MF_DOMAIN_NAMES)
+        snprintf(field, sizeof(field), "domain_names[%u]", p->index);
     else
         snprintf(field, sizeof(field), "%s", mz_match_field_name(p->field));
     char pat[MZ_MATCHED_PAT];

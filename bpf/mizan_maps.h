@@ -255,10 +255,15 @@ _Static_assert(sizeof(struct mz_event_val) == 120, "mz_event_val layout");
  * the process whose socket asked (found through dns_clients), so that one
  * process's resolver cannot relabel another's flows; client 0 is the
  * host-wide entry, the last name any client got for the address, marked
- * MZ_DNS_CONFLICT once two clients got different names for it. The name is
- * kept in DNS wire format (length-prefixed labels, as in the question, up to
- * 255 bytes: every name DNS allows); userland turns it into dotted text. */
+ * MZ_DNS_CONFLICT once two clients got unrelated names for it (a name that
+ * is not among the entry's names). The asked name is kept inline in DNS wire
+ * format (length-prefixed labels, as in the question, up to 255 bytes: every
+ * name DNS allows); userland turns it into dotted text. names[] holds the
+ * keys (in "dns_names") of every name the address had recently for this
+ * entry, most recent first, without duplicates: the asked names and the
+ * names of the CNAME chains that led to it. */
 #define MZ_BPF_DOMAIN_MAX 256
+#define MZ_DNS_NAMES      8 /* names kept per (client, address) */
 #define MZ_DNS_CONFLICT   (1u << 0)
 struct mz_ip_key {
     __u64 client;  /* task key of the asking process, 0: host-wide */
@@ -273,13 +278,33 @@ struct mz_dns_val {
     __u64 client;  /* who got this name (the host-wide entry: the last client) */
     __u32 len;     /* bytes of qname used, the final 0 included */
     __u32 flags;   /* MZ_DNS_* */
+    __u32 netns;   /* inode of the client socket's network namespace, 0: unknown */
+    __u16 qid;     /* the DNS message id of the answer */
+    __u8 n_names;  /* entries of names[] used */
+    __u8 pad0;
+    __u64 names[MZ_DNS_NAMES];      /* dns_names keys, most recent first */
+    __u32 names_seen[MZ_DNS_NAMES]; /* boot seconds each name was last given */
     __u8 qname[MZ_BPF_DOMAIN_MAX];
 };
-_Static_assert(sizeof(struct mz_dns_val) == 24 + MZ_BPF_DOMAIN_MAX, "mz_dns_val layout");
+_Static_assert(sizeof(struct mz_dns_val) == 32 + 12 * MZ_DNS_NAMES + MZ_BPF_DOMAIN_MAX,
+               "mz_dns_val layout");
+
+/* name key -> name (map "dns_names"): every name of an answer (asked, or a
+ * CNAME's target), keyed by the SipHash (per-boot key) of its zero-padded
+ * wire form, so that no one can craft names whose keys collide. An LRU
+ * index: under a flood of names the least recent go; userland also removes
+ * the stale ones, and skips a key whose name has gone. */
+struct mz_dns_name {
+    __u64 seen_ns; /* boot ns of the last answer that gave it */
+    __u32 len;     /* bytes of name used, the final 0 included */
+    __u32 pad0;
+    __u8 name[MZ_BPF_DOMAIN_MAX]; /* wire format, zero past len */
+};
+_Static_assert(sizeof(struct mz_dns_name) == 16 + MZ_BPF_DOMAIN_MAX, "mz_dns_name layout");
 
 /* A UDP socket that sent to port 53, by its local port, family and cgroup
- * (what a DNS answer's ingress can see of its socket) -> the task key of
- * the process that sent (map "dns_clients"). */
+ * (what a DNS answer's ingress can see of its socket) -> the process that
+ * sent and the socket's network namespace (map "dns_clients"). */
 struct mz_dns_client_key {
     __u64 cgroup; /* cgroup v2 id of the socket */
     __u16 port;   /* local port, host byte order */
@@ -287,6 +312,13 @@ struct mz_dns_client_key {
     __u8 pad[5];
 };
 _Static_assert(sizeof(struct mz_dns_client_key) == 16, "mz_dns_client_key layout");
+
+struct mz_dns_client_val {
+    __u64 task_key; /* the process image that sent */
+    __u32 netns;    /* inode of the socket's network namespace */
+    __u32 pad0;
+};
+_Static_assert(sizeof(struct mz_dns_client_val) == 16, "mz_dns_client_val layout");
 
 /* Per-CPU counters (one element), per map m (enum mz_map_index):
  *   created[m][g % MZ_GEN_SLOTS]  records inserted into map m in generation g;

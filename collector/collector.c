@@ -78,6 +78,7 @@
 #define RING_STR_MAX   65536  /* strings from the ring kept when their map was full */
 #define RING_DRAIN_MAX 65536  /* records one drain takes at most */
 #define STR_GC_EVERY   8      /* scans between sweeps of a string map under a quarter full */
+#define NAMES_GC_EVERY 64     /* scans between sweeps of dns_names */
 #define DOMAIN_TTL_NS  (600ull * 1000000000ull) /* domains older than this go when half full */
 #define LOSS_LOG_NS    (5ull * 1000000000ull)   /* at most one loss warning per map per 5 s */
 
@@ -472,6 +473,7 @@ struct mz_collector {
     struct ring_buffer *ring;          /* the overflow ring */
     struct col_map maps[MZ_MAP_COUNT]; /* indexed by MZ_MAP_* */
     int fd_counters;
+    int fd_dns_names; /* name key -> name (the names domains entries list) */
     uint32_t own_ids[MZ_OWN_MAPS_MAX];
     char own_names[MZ_OWN_MAPS_MAX][16];
     size_t n_own;
@@ -876,6 +878,8 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_map__set_max_entries(c->skel->maps.dns_clients, flows);
     bpf_map__set_max_entries(c->skel->maps.events, clamp_entries(flows / 8, 1024));
     bpf_map__set_max_entries(c->skel->maps.domains, clamp_entries(k->cache.domains, 64));
+    /* an address has a few names, a name often many addresses (CDNs) */
+    bpf_map__set_max_entries(c->skel->maps.dns_names, clamp_entries(k->cache.domains / 4, 64));
     bpf_map__set_max_entries(c->skel->maps.overflow, ring_size(k->cache.overflow));
     disable_missing(c->skel);
     /* Not mmappable: the generation and the own-maps table change only
@@ -949,6 +953,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         goto fail;
     }
     c->fd_counters = bpf_map__fd(s->maps.counters);
+    c->fd_dns_names = bpf_map__fd(s->maps.dns_names);
     c->ring = ring_buffer__new(bpf_map__fd(s->maps.overflow), ring_record, c, NULL);
     if (!c->ring) {
         log_error("collector: cannot read the overflow ring: %s", strerror(errno));
@@ -1344,47 +1349,96 @@ static void addr_text(uint8_t family, const uint8_t *a, char out[46])
         out[0] = 0;
 }
 
-/* The name client's DNS answer gave for addr (client 0: the host-wide
- * entry), as dotted text, or NULL; *flags gets the entry's MZ_DNS_*. */
-static char *domain_entry(struct mz_collector *c, uint64_t client, uint8_t family,
-                          const uint8_t addr[16], uint32_t *flags)
+/* The domains entry of client for addr (client 0: the host-wide entry)
+ * into *v. Returns 0, or -ENOENT. */
+static int dns_entry(struct mz_collector *c, uint64_t client, uint8_t family,
+                     const uint8_t addr[16], struct mz_dns_val *v)
 {
     struct mz_ip_key k;
-    struct mz_dns_val v;
     memset(&k, 0, sizeof(k));
     k.client = client;
     memcpy(k.addr, addr, 16);
     k.family = family;
-    *flags = 0;
-    if (bpf_map_lookup_elem(c->maps[MZ_MAP_DOMAINS].fd, &k, &v) < 0)
-        return NULL;
-    *flags = v.flags;
+    if (bpf_map_lookup_elem(c->maps[MZ_MAP_DOMAINS].fd, &k, v) < 0)
+        return -ENOENT;
+    return 0;
+}
+
+/* A wire-format name of at most len bytes as dotted text, or NULL: a cut or
+ * malformed name gives no name rather than a wrong one. */
+static char *dns_text(const uint8_t *wire, uint32_t len)
+{
     char name[MZ_BPF_DOMAIN_MAX + 1];
-    size_t len = v.len < MZ_BPF_DOMAIN_MAX ? v.len : MZ_BPF_DOMAIN_MAX;
-    /* A cut or malformed name gives no name rather than a wrong one. */
-    if (col_dns_name(v.qname, len, name, sizeof(name)) < 0)
+    if (col_dns_name(wire, len < MZ_BPF_DOMAIN_MAX ? len : MZ_BPF_DOMAIN_MAX, name, sizeof(name)) <
+        0)
         return NULL;
     return mz_strdup(name);
 }
 
+/* The names of entry v (its names[] resolved through dns_names) into fl,
+ * most recent first; a key whose name has gone, or is already there, is
+ * skipped. */
+static void dns_names_of(struct mz_collector *c, const struct mz_dns_val *v, struct mz_flow *fl)
+{
+    for (unsigned i = 0; i < v->n_names && i < MZ_DNS_NAMES; i++) {
+        struct mz_dns_name n;
+        if (c->fd_dns_names < 0 || bpf_map_lookup_elem(c->fd_dns_names, &v->names[i], &n) < 0)
+            continue;
+        char *t = dns_text(n.name, n.len);
+        bool dup = !t;
+        for (size_t j = 0; t && j < fl->n_domain_names; j++)
+            dup |= strcmp(fl->domain_names[j], t) == 0;
+        if (dup || fl->n_domain_names >= MZ_DOMAIN_NAMES_MAX) {
+            free(t);
+            continue;
+        }
+        fl->domain_names[fl->n_domain_names++] = t;
+    }
+}
+
+/* Whether name is among the names listed in fl->domain_names. */
+static bool dns_has_name(const struct mz_flow *list, const char *name)
+{
+    for (size_t i = 0; name && i < list->n_domain_names; i++)
+        if (strcmp(list->domain_names[i], name) == 0)
+            return true;
+    return false;
+}
+
 /* The flow's domain: what this process image resolved for the address;
- * else the last name any process got. Marked when processes got different
- * names for it. */
+ * else the last name any process got, with every name the entry lists and
+ * the answer's query id and namespace. Marked when processes got
+ * different names for it: the host-wide name is none of this process's
+ * names, or the kernel saw clients disagree. */
 static void domain_of(struct mz_collector *c, uint64_t task_key, uint8_t family,
                       const uint8_t addr[16], struct mz_flow *fl)
 {
-    uint32_t own_flags, host_flags;
-    char *own = domain_entry(c, task_key, family, addr, &own_flags);
-    char *host = domain_entry(c, 0, family, addr, &host_flags);
-    bool differ = own && host && strcmp(own, host) != 0;
-    fl->domain_conflict = differ || (host_flags & MZ_DNS_CONFLICT);
-    if (own) {
-        fl->domain = own;
-        fl->domain_other = differ ? host : NULL;
+    struct mz_dns_val own, host;
+    bool has_own = task_key && dns_entry(c, task_key, family, addr, &own) == 0;
+    bool has_host = dns_entry(c, 0, family, addr, &host) == 0;
+    char *own_name = has_own ? dns_text(own.qname, own.len) : NULL;
+    char *host_name = has_host ? dns_text(host.qname, host.len) : NULL;
+    const struct mz_dns_val *e = own_name ? &own : host_name ? &host : NULL;
+    if (!e) {
+        free(own_name);
+        free(host_name);
+        return;
+    }
+    dns_names_of(c, e, fl);
+    fl->has_resolution = true;
+    fl->resolution_own = e == &own;
+    fl->resolution_qid = e->qid;
+    fl->resolution_netns = e->netns;
+    bool differ =
+        own_name && host_name && strcmp(own_name, host_name) != 0 && !dns_has_name(fl, host_name);
+    fl->domain_conflict = differ || (has_host && (host.flags & MZ_DNS_CONFLICT));
+    if (own_name) {
+        fl->domain = own_name;
+        fl->domain_other = differ ? host_name : NULL;
         if (!differ)
-            free(host);
+            free(host_name);
     } else {
-        fl->domain = host;
+        fl->domain = host_name;
     }
 }
 
@@ -2120,6 +2174,36 @@ static void sweep_domains(struct mz_collector *c, struct col_map *m)
     }
 }
 
+/* dns_names: names no answer gave for DOMAIN_TTL_NS go (an LRU: a flood
+ * of names evicts the least recent ones anyway; this keeps the recent ones
+ * from being evicted for stale ones). A domains entry listing a name that
+ * went shows the names that are left. */
+static void sweep_dns_names(struct mz_collector *c)
+{
+    uint64_t in_batch = 0, out_batch = 0;
+    bool first = true;
+    uint64_t now = mz_boottime_ns();
+    for (;;) {
+        uint32_t n = GC_BATCH;
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        int err = bpf_map_lookup_batch(c->fd_dns_names, first ? NULL : &in_batch, &out_batch,
+                                       c->gc_keys, c->gc_vals, &n, &opts);
+        if (err < 0)
+            err = -errno;
+        first = false;
+        if (err < 0 && err != -ENOENT)
+            break;
+        for (uint32_t i = 0; i < n; i++) {
+            const struct mz_dns_name *v = (const struct mz_dns_name *)c->gc_vals + i;
+            if (v->seen_ns + DOMAIN_TTL_NS <= now)
+                (void)bpf_map_delete_elem(c->fd_dns_names, (const uint64_t *)c->gc_keys + i);
+        }
+        if (err == -ENOENT)
+            break;
+        in_batch = out_batch;
+    }
+}
+
 /* Records in map m by the kernel's counts: made there, minus taken out. */
 static uint64_t map_fill(const struct col_map *m)
 {
@@ -2150,8 +2234,11 @@ static void sweep(struct mz_collector *c)
         bool files = i == MZ_MAP_FILES || i == MZ_MAP_FILES_LONG;
         sweep_strings(c, m, files ? &c->ref_files : &c->ref_args);
     }
-    if (past_half(&c->maps[MZ_MAP_DOMAINS]))
+    bool domains_due = past_half(&c->maps[MZ_MAP_DOMAINS]);
+    if (domains_due)
         sweep_domains(c, &c->maps[MZ_MAP_DOMAINS]);
+    if (domains_due || c->gen % NAMES_GC_EVERY == 0)
+        sweep_dns_names(c);
 }
 
 static int read_counters(struct mz_collector *c, struct mz_counters *sum)

@@ -62,6 +62,8 @@ void mz_observation_clear(struct mz_observation *obs)
     free(obs->file.seen_as);
     free(obs->flow.domain);
     free(obs->flow.domain_other);
+    for (size_t i = 0; i < obs->flow.n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++)
+        free(obs->flow.domain_names[i]);
     free(obs->flow.rule);
     free(obs->tamper.detail);
     memset(obs, 0, sizeof(*obs));
@@ -105,6 +107,8 @@ void mz_observation_copy(struct mz_observation *dst, const struct mz_observation
     dst->file.seen_as = mz_strdup(src->file.seen_as);
     dst->flow.domain = mz_strdup(src->flow.domain);
     dst->flow.domain_other = mz_strdup(src->flow.domain_other);
+    for (size_t i = 0; i < src->flow.n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++)
+        dst->flow.domain_names[i] = mz_strdup(src->flow.domain_names[i]);
     dst->flow.rule = mz_strdup(src->flow.rule);
     dst->tamper.detail = mz_strdup(src->tamper.detail);
 }
@@ -351,9 +355,9 @@ int mz_flow_action_parse(const char *s, uint32_t *bit)
 }
 
 static const char *const match_field_names[MZ_MF__COUNT] = {
-    "none",       "path",        "path2",      "exe",      "args",       "comm",
-    "cwd",        "user",        "container",  "ancestry", "domain",     "remote_addr",
-    "local_addr", "remote_port", "local_port", "detail",   "exe_sha256", "id",
+    "none",       "path",      "path2",      "exe",    "args",         "comm",       "cwd",
+    "user",       "container", "ancestry",   "domain", "remote_addr",  "local_addr", "remote_port",
+    "local_port", "detail",    "exe_sha256", "id",     "domain_names",
 };
 static const char *const match_how_names[MZ_MH__COUNT] = {
     "exact", "base", "dir", "regex", "list", "cidr", "port", "number", "score",
@@ -775,6 +779,20 @@ static void jw_observation_fields(struct jw *w, const struct mz_observation *obs
             if (fl->domain_other)
                 jw_str(w, "domain_other", fl->domain_other);
         }
+        if (fl->n_domain_names) {
+            jw_open(w, "domain_names", '[');
+            for (size_t i = 0; i < fl->n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++)
+                jw_str(w, NULL, fl->domain_names[i] ? fl->domain_names[i] : "");
+            jw_close(w, ']');
+        }
+        if (fl->has_resolution) {
+            jw_open(w, "resolution", '{');
+            jw_int(w, "qid", fl->resolution_qid);
+            if (fl->resolution_netns)
+                jw_int(w, "netns", fl->resolution_netns);
+            jw_bool(w, "own", fl->resolution_own);
+            jw_close(w, '}');
+        }
         jw_bits(w, "actions", fl->actions, mz_flow_action_name);
         if (fl->rule)
             jw_str(w, "rule", fl->rule);
@@ -845,7 +863,7 @@ static void jw_matched(struct jw *w, const struct mz_matched *m)
         const struct mz_match_part *p = &m->part[i];
         jw_open(w, NULL, '{');
         jw_str(w, "field", mz_match_field_name(p->field));
-        if (p->field == MZ_MF_ANCESTRY)
+        if (p->field == MZ_MF_ANCESTRY || p->field == MZ_MF_DOMAIN_NAMES)
             jw_int(w, "index", p->index);
         jw_str(w, "how", mz_match_how_name(p->how));
         jw_str(w, "pattern", p->pattern);
@@ -1166,6 +1184,45 @@ static int process_from_json(struct jctx *c, const cJSON *o, struct mz_process *
     return 0;
 }
 
+/* flow.domain_names (at most MZ_DOMAIN_NAMES_MAX names of at most 253
+ * bytes) and flow.resolution ({"qid", "netns", "own"}), each optional. */
+static int flow_names_from_json(struct jctx *c, const cJSON *o, struct mz_flow *f)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "domain_names");
+    if (a && !cJSON_IsNull(a)) {
+        const cJSON *it;
+        if (!cJSON_IsArray(a))
+            return jfail(c, "flow.domain_names: expected an array of names");
+        if (cJSON_GetArraySize(a) > MZ_DOMAIN_NAMES_MAX)
+            return jfail(c, "flow.domain_names: more than %d names", MZ_DOMAIN_NAMES_MAX);
+        cJSON_ArrayForEach(it, a)
+        {
+            if (!cJSON_IsString(it) || strlen(it->valuestring) > 253)
+                return jfail(c, "flow.domain_names[%zu]: expected a name of at most 253 bytes",
+                             f->n_domain_names);
+            f->domain_names[f->n_domain_names++] = mz_strdup(it->valuestring);
+        }
+    }
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "resolution");
+    if (!r || cJSON_IsNull(r))
+        return 0;
+    if (!cJSON_IsObject(r))
+        return jfail(c, "flow.resolution: expected an object");
+    double qid = 0, netns = 0;
+    int rc;
+    if ((rc = jnum(c, r, "qid", "flow.resolution.", 0, UINT16_MAX, &qid)) < 0)
+        return rc;
+    if (rc)
+        return jfail(c, "flow.resolution.qid: missing");
+    if (jnum(c, r, "netns", "flow.resolution.", 0, UINT32_MAX, &netns) < 0 ||
+        jbool(c, r, "own", "flow.resolution.", &f->resolution_own) < 0)
+        return -EINVAL;
+    f->has_resolution = true;
+    f->resolution_qid = (uint16_t)qid;
+    f->resolution_netns = (uint32_t)netns;
+    return 0;
+}
+
 static int endpoint_from_json(struct jctx *c, const cJSON *o, const char *name, char *addr,
                               size_t addrlen, uint16_t *port)
 {
@@ -1270,6 +1327,7 @@ static int observation_from_json(struct jctx *c, const cJSON *j, struct mz_obser
             (r = jstr(c, v, "domain", "flow.", 253, &o->flow.domain)) ||
             (r = jbool(c, v, "domain_conflict", "flow.", &o->flow.domain_conflict)) ||
             (r = jstr(c, v, "domain_other", "flow.", 253, &o->flow.domain_other)) ||
+            (r = flow_names_from_json(c, v, &o->flow)) ||
             (r = jstr(c, v, "rule", "flow.", 512, &o->flow.rule)) ||
             (r = jbits(c, v, "actions", "flow.", mz_flow_action_parse, &o->flow.actions)))
             return r;

@@ -109,6 +109,7 @@ struct mz_file {
     char *seen_as;
 };
 
+#define MZ_DOMAIN_NAMES_MAX 8 /* names of flow.domain_names (MZ_DNS_NAMES in the kernel) */
 struct mz_flow {
     uint8_t proto;     /* IPPROTO_TCP, IPPROTO_UDP, ... */
     uint8_t family;    /* AF_INET or AF_INET6 */
@@ -125,6 +126,20 @@ struct mz_flow {
      * domain (a forged or split-horizon answer): that name when known. */
     bool domain_conflict;
     char *domain_other;
+    /* Every name the remote address had recently in the same answers as
+     * domain (this process's, else the host-wide ones): the names asked
+     * and those of the CNAME chains that led to it, most recent first,
+     * without duplicates; domain is among them. */
+    char *domain_names[MZ_DOMAIN_NAMES_MAX];
+    size_t n_domain_names;
+    /* The DNS answer that named it, when known: its message id and the
+     * network namespace (inode) of the socket that asked (0: unknown);
+     * resolution_own: this process's own answer, else the host-wide
+     * entry's last one (another process may have asked). */
+    bool has_resolution;
+    bool resolution_own;
+    uint16_t resolution_qid;
+    uint32_t resolution_netns;
     char *rule; /* the network policy rule that matched (dropip, dropdomain), or NULL */
 };
 
@@ -209,7 +224,8 @@ enum mz_match_field {
     MZ_MF_LOCAL_PORT,
     MZ_MF_DETAIL,
     MZ_MF_SHA256,
-    MZ_MF_ID, /* uid, gid, euid, pid, ppid, priv target, time: a number */
+    MZ_MF_ID,           /* uid, gid, euid, pid, ppid, priv target, time: a number */
+    MZ_MF_DOMAIN_NAMES, /* index: which entry of flow.domain_names */
     MZ_MF__COUNT
 };
 enum mz_match_how {

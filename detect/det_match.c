@@ -514,6 +514,36 @@ static bool ports_has(const struct det_ports *p, uint16_t v)
     return false;
 }
 
+/* remote_domains: the flow's domain, else any other name its address had
+ * in the same answers (flow.domain_names: a CNAME chain's target on a list
+ * matches). The part recorded names the field and, for the list, which
+ * entry matched. */
+static bool domains_ok(const struct det_recipe *r, const struct mz_flow *f, struct mctx *c)
+{
+    char entry[MZ_MATCHED_PAT];
+    size_t off, len;
+    if (!c->rec) {
+        if (det_domset_match(r->domains, f->domain))
+            return true;
+        for (size_t i = 0; i < f->n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++)
+            if (det_domset_match(r->domains, f->domain_names[i]))
+                return true;
+        return false;
+    }
+    if (det_domset_match_entry(r->domains, f->domain, entry, sizeof(entry), &off, &len)) {
+        rec_add(c, MZ_MF_DOMAIN, 0, MZ_MH_LIST, off, len, "%s", entry);
+        return true;
+    }
+    for (size_t i = 0; i < f->n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++) {
+        if (det_domset_match_entry(r->domains, f->domain_names[i], entry, sizeof(entry), &off,
+                                   &len)) {
+            rec_add(c, MZ_MF_DOMAIN_NAMES, (uint8_t)i, MZ_MH_LIST, off, len, "%s", entry);
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool net_ok(const struct det_recipe *r, struct mctx *c)
 {
     const struct mz_flow *f = &c->o->flow;
@@ -570,15 +600,8 @@ static bool net_ok(const struct det_recipe *r, struct mctx *c)
     if (r->has_domains || r->algorithmic_min > 0 || r->new_domains) {
         if (!f->domain || !*f->domain)
             return false;
-        if (r->has_domains && !c->rec && !det_domset_match(r->domains, f->domain))
+        if (r->has_domains && !domains_ok(r, f, c))
             return false;
-        if (r->has_domains && c->rec) {
-            char entry[MZ_MATCHED_PAT];
-            size_t off, len;
-            if (!det_domset_match_entry(r->domains, f->domain, entry, sizeof(entry), &off, &len))
-                return false;
-            rec_add(c, MZ_MF_DOMAIN, 0, MZ_MH_LIST, off, len, "%s", entry);
-        }
         if (r->new_domains && !c->new_domain)
             return false;
         if (r->algorithmic_min > 0) {

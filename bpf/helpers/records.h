@@ -292,7 +292,10 @@ __noinline int mz_record_flow(__u64 skp_arg, __u32 actions, __u32 direction, __u
         dk.cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
         dk.port = v->local_port;
         dk.family = v->family;
-        bpf_map_update_elem(&dns_clients, &dk, &k.task_key, BPF_ANY);
+        struct mz_dns_client_val dv = {};
+        dv.task_key = k.task_key;
+        dv.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+        bpf_map_update_elem(&dns_clients, &dk, &dv, BPF_ANY);
     }
 
     struct mz_flow_val *f = bpf_map_lookup_elem(&flows, &k);

@@ -96,6 +96,15 @@ struct {
     __type(value, struct mz_dns_val);
 } domains SEC(".maps");
 
+/* name key -> name (struct mz_dns_name); the collector sizes it to a
+ * quarter of domains. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, struct mz_dns_name);
+} dns_names SEC(".maps");
+
 /* socket -> (task key, flow key), so that state changes seen in softirq
  * context can be charged to the task that connected or accepted. */
 struct sock_owner {
@@ -114,7 +123,7 @@ struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
     __type(key, struct mz_dns_client_key);
-    __type(value, __u64);
+    __type(value, struct mz_dns_client_val);
 } dns_clients SEC(".maps");
 
 struct {
@@ -224,17 +233,40 @@ struct {
     __type(value, struct scratch);
 } scratch_map SEC(".maps");
 
-#define DNS_MAX  512  /* bytes of a DNS message parsed (the classic UDP limit) */
-#define DNS_BUF  1024 /* power of two, with room past DNS_MAX for masked reads */
-#define DNS_MASK (DNS_BUF - 1)
+/* Bytes of a DNS message parsed: EDNS's largest common buffer (RFC 6891
+ * lets a client offer up to 65535; resolvers offer 1232 to 4096). */
+#define DNS_MAX  4096
+#define DNS_MASK (DNS_MAX - 1) /* reads are masked into the buffer */
+/* Answers a DNS_MAX-byte message can hold: 12 bytes each at least (a
+ * compressed owner name, type, class, TTL, an empty rdata) after the
+ * 12-byte header and a 5-byte question. */
+#define DNS_ANSWERS ((DNS_MAX - 17) / 12)
+/* Names of one answer's chain kept for its addresses: the asked name and
+ * up to MZ_DNS_NAMES - 1 CNAME targets. */
+#define DNS_CHAIN MZ_DNS_NAMES
 
 struct dns_scratch {
-    __u8 buf[DNS_BUF + 64];
-    __u32 pos; /* in map memory, for the same reason as scratch.pos */
+    __u8 buf[DNS_MAX + 64]; /* slack past DNS_MASK for the fixed-size copies */
+    __u32 pos;              /* in map memory, for the same reason as scratch.pos */
+    __u32 len;              /* bytes of the message in buf */
+    __u32 an;               /* answers still to read */
+    __u32 n_addr;
+    __u32 n_chain;
+    __u32 out;  /* mz_dns_read_name: bytes written to nm.name */
+    __u32 left; /* mz_dns_read_name: bytes of the current label still to copy */
+    __u32 jumps;
+    __u32 rp;      /* mz_dns_read_name: where it reads */
+    __u32 n_merge; /* mz_dns_put: names in val.names */
+    __s32 rc;      /* mz_dns_read_name: its result */
     __u32 pad0;
+    __u64 asked_known;           /* mz_dns_put: the asked name was among the entry's */
+    __u16 addr_pos[DNS_ANSWERS]; /* offset of each A/AAAA rdata, bit 15: AAAA */
+    __u16 pad1[(4 - DNS_ANSWERS % 4) % 4];
+    __u64 chain[DNS_CHAIN]; /* dns_names keys of this answer's names */
     struct mz_ip_key key;
     struct mz_dns_val val;
-    struct mz_dns_val old; /* the host-wide entry, compared with val */
+    struct mz_dns_val old; /* the entry as it was, merged into val */
+    struct mz_dns_name nm; /* a name being decoded and stored */
 };
 
 struct {

@@ -6,6 +6,9 @@
 #   np_probe.py query SERVER NAME     one A query over UDP: the first address,
 #                                     "noanswer" (nothing within 1 s) or the errno name
 #   np_probe.py query SERVER NAME NAME2   the same with two questions in one query
+#     query options (before SERVER): --id=N the message id (else random),
+#     --edns=SIZE an EDNS0 OPT record offering SIZE bytes (answers past 512),
+#     --last the last address of the answer rather than the first
 #   np_probe.py spoof BIND DST PORT NAME ADDR   an unsolicited answer "NAME A ADDR"
 #                                     from BIND:53 to DST:PORT
 #   np_probe.py listen ADDR PORT SECS  prints "got" when a datagram arrives, else "nothing"
@@ -55,18 +58,21 @@ def qname(name):
     return q + b"\0"
 
 
-def query(server, name, name2=None):
-    txid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", txid, 0x0100, 2 if name2 else 1, 0, 0, 0)
+def query(server, name, name2=None, txid=None, edns=0, last=False):
+    txid = random.randrange(65536) if txid is None else int(txid)
+    q = struct.pack(">HHHHHH", txid, 0x0100, 2 if name2 else 1, 0, 0, 1 if edns else 0)
     q += qname(name) + struct.pack(">HH", 1, 1)
     if name2:
         q += qname(name2) + struct.pack(">HH", 1, 1)
+    if edns:
+        # OPT: root owner, type 41, class = the UDP payload size, no options
+        q += b"\0" + struct.pack(">HHIH", 41, int(edns), 0, 0)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
     try:
         s.connect((server, 53))  # glibc's way: a connected UDP socket
         s.send(q)
-        data = s.recv(1500)
+        data = s.recv(65535)
     except socket.timeout:
         return "noanswer"
     except OSError as e:
@@ -80,6 +86,7 @@ def query(server, name, name2=None):
     while data[p]:
         p += 1 + data[p]
     p += 5
+    found = None
     for _ in range(an):
         if data[p] & 0xC0 == 0xC0:
             p += 2
@@ -90,8 +97,12 @@ def query(server, name, name2=None):
         rtype, _, _, rdlen = struct.unpack(">HHIH", data[p:p + 10])
         p += 10
         if rtype == 1 and rdlen == 4:
-            return socket.inet_ntoa(data[p:p + 4])
+            found = socket.inet_ntoa(data[p:p + 4])
+            if not last:
+                return found
         p += rdlen
+    if found:
+        return found
     return "nxdomain" if data[3] & 0x0F == 3 else "empty"
 
 
@@ -141,4 +152,13 @@ if __name__ == "__main__":
         serve(sys.argv[2])
     else:
         cmds = {"connect": connect, "udp": udp, "query": query, "spoof": spoof, "listen": listen}
-        print(cmds[cmd](*sys.argv[2:]), flush=True)
+        args = [a for a in sys.argv[2:] if not a.startswith("--")]
+        opts = {}
+        for a in sys.argv[2:]:
+            if a.startswith("--id="):
+                opts["txid"] = int(a[5:])
+            elif a.startswith("--edns="):
+                opts["edns"] = int(a[7:])
+            elif a == "--last":
+                opts["last"] = True
+        print(cmds[cmd](*args, **opts), flush=True)

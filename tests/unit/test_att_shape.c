@@ -318,6 +318,35 @@ static void test_matched_parts(void **state)
     mz_detection_free(d);
 }
 
+/* A part naming an entry of flow.domain_names: the entry by index, its
+ * labels by position, never the name's text. */
+static void test_matched_domain_names(void **state)
+{
+    (void)state;
+    struct mz_observation *o = mz_observation_new(MZ_OBS_FLOW);
+    struct mz_recipe_ref ref = {.id = "bad_domain", .importance = MZ_IMP_LOW};
+    o->flow.domain = mz_strdup("alias.example.org");
+    o->flow.domain_names[0] = mz_strdup("alias.example.org");
+    o->flow.domain_names[1] = mz_strdup("zqxv.evil.example");
+    o->flow.n_domain_names = 2;
+    struct mz_detection *d = mz_detection_new(o, &ref);
+    mz_observation_free(o);
+    d->matched.n = 1;
+    d->matched.part[0] = (struct mz_match_part){.field = MZ_MF_DOMAIN_NAMES,
+                                                .how = MZ_MH_LIST,
+                                                .index = 1,
+                                                .off = 5,
+                                                .len = 12,
+                                                .pattern = "evil.example"};
+    cJSON *doc = att_shape_to_json(d);
+    char *txt = cJSON_PrintUnformatted(doc);
+    assert_non_null(strstr(txt, "\"domain_names[1]: list evil.example (labels 2-3 of 3)\""));
+    assert_null(strstr(txt, "zqxv"));
+    free(txt);
+    cJSON_Delete(doc);
+    mz_detection_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_corpus_never_reaches_a_shape),
         cmocka_unit_test(test_scan_and_digest),
         cmocka_unit_test(test_matched_parts),
+        cmocka_unit_test(test_matched_domain_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,41 @@ static void test_domain_port_cidr(void **state)
     mz_observation_free(o);
 }
 
+/* A CNAME chain's target on a list matches through flow.domain_names; the
+ * part names that field and the entry's index; a name on no list does
+ * not match. */
+static void test_domain_names(void **state)
+{
+    (void)state;
+    struct mz_observation *o = mz_observation_new(MZ_OBS_FLOW);
+    struct mz_matched m;
+    set_proc(o, "/usr/bin/curl", "curl x", "/usr/bin/bash");
+    o->flow.domain = mz_strdup("alias.example.org");
+    o->flow.domain_names[0] = mz_strdup("alias.example.org");
+    o->flow.domain_names[1] = mz_strdup("mid.example.org");
+    o->flow.domain_names[2] = mz_strdup("cdn.evil.example");
+    o->flow.n_domain_names = 3;
+    o->flow.remote_port = 443;
+    o->flow.proto = 6;
+    o->flow.family = 2;
+    mz_strlcpy(o->flow.remote_addr, "192.0.2.1", sizeof(o->flow.remote_addr));
+    assert_true(det_recipe_matches(recipe("bad_domain"), o, false));
+    assert_true(det_recipe_explain(recipe("bad_domain"), o, false, &m));
+    assert_int_equal(m.n, 2);
+    assert_int_equal(m.part[1].field, MZ_MF_DOMAIN_NAMES);
+    assert_int_equal(m.part[1].index, 2);
+    assert_int_equal(m.part[1].how, MZ_MH_LIST);
+    assert_string_equal(m.part[1].pattern, "evil.example");
+    assert_int_equal(m.part[1].off, 4);
+    assert_int_equal(m.part[1].len, strlen("evil.example"));
+    assert_string_equal(mz_match_field_name(MZ_MF_DOMAIN_NAMES), "domain_names");
+    free(o->flow.domain_names[2]);
+    o->flow.domain_names[2] = mz_strdup("cdn.good.example");
+    assert_false(det_recipe_matches(recipe("bad_domain"), o, false));
+    assert_false(det_recipe_explain(recipe("bad_domain"), o, false, &m));
+    mz_observation_free(o);
+}
+
 static void test_bounded(void **state)
 {
     (void)state;
@@ -312,7 +347,7 @@ int main(void)
         cmocka_unit_test(test_exact_path),  cmocka_unit_test(test_base_and_args),
         cmocka_unit_test(test_or_group),    cmocka_unit_test(test_domain_port_cidr),
         cmocka_unit_test(test_bounded),     cmocka_unit_test(test_json_round_trip),
-        cmocka_unit_test(test_pattern_cut),
+        cmocka_unit_test(test_pattern_cut), cmocka_unit_test(test_domain_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

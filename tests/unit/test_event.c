@@ -121,6 +121,69 @@ static void test_flow_observation_round_trip(void **state)
     cJSON_Delete(j);
 }
 
+/* flow.domain_names and flow.resolution come back from JSON, are copied
+ * and written again; too many names or a bad id are named. */
+static void test_flow_names_round_trip(void **state)
+{
+    (void)state;
+    const char *line =
+        "{\"kind\":\"flow\",\"process\":{\"pid\":7},\"flow\":{\"proto\":\"udp\","
+        "\"remote\":{\"addr\":\"192.0.2.9\",\"port\":9},\"domain\":\"alias.mzd.test\","
+        "\"domain_names\":[\"alias.mzd.test\",\"mid.mzd.test\",\"target.mzd.test\"],"
+        "\"resolution\":{\"qid\":4242,\"netns\":4026531840,\"own\":true}}}";
+    struct mz_observation o, c;
+    char err[256] = "";
+    cJSON *j = cJSON_Parse(line);
+    assert_int_equal(mz_observation_from_json(j, &o, err, sizeof(err)), 0);
+    cJSON_Delete(j);
+    assert_int_equal(o.flow.n_domain_names, 3);
+    assert_string_equal(o.flow.domain_names[2], "target.mzd.test");
+    assert_true(o.flow.has_resolution);
+    assert_true(o.flow.resolution_own);
+    assert_int_equal(o.flow.resolution_qid, 4242);
+    assert_int_equal(o.flow.resolution_netns, 4026531840u);
+    mz_observation_copy(&c, &o);
+    mz_observation_clear(&o);
+    assert_string_equal(c.flow.domain_names[1], "mid.mzd.test");
+    cJSON *out = mz_observation_to_json(&c);
+    const cJSON *fl = cJSON_GetObjectItem(out, "flow");
+    const cJSON *names = cJSON_GetObjectItem(fl, "domain_names");
+    assert_int_equal(cJSON_GetArraySize(names), 3);
+    assert_string_equal(cJSON_GetArrayItem(names, 0)->valuestring, "alias.mzd.test");
+    const cJSON *res = cJSON_GetObjectItem(fl, "resolution");
+    assert_int_equal(cJSON_GetObjectItem(res, "qid")->valueint, 4242);
+    assert_true(cJSON_GetObjectItem(res, "netns")->valuedouble == 4026531840.0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "own")));
+    cJSON_Delete(out);
+    mz_observation_clear(&c);
+
+    static const struct {
+        const char *flow, *expect;
+    } bad[] = {
+        {"\"domain_names\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]",
+         "flow.domain_names: more than 8"},
+        {"\"domain_names\":[\"a\",7]", "flow.domain_names[1]"},
+        {"\"domain_names\":\"a\"", "flow.domain_names: expected an array"},
+        {"\"resolution\":{\"qid\":70000}", "flow.resolution.qid: 70000 out of range"},
+        {"\"resolution\":{\"netns\":1}", "flow.resolution.qid: missing"},
+        {"\"resolution\":[]", "flow.resolution: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char buf[512];
+        snprintf(buf, sizeof(buf),
+                 "{\"kind\":\"flow\",\"process\":{},\"flow\":{\"remote\":{\"addr\":"
+                 "\"192.0.2.9\",\"port\":9},%s}}",
+                 bad[i].flow);
+        j = cJSON_Parse(buf);
+        assert_non_null(j);
+        err[0] = 0;
+        assert_int_equal(mz_observation_from_json(j, &o, err, sizeof(err)), -EINVAL);
+        if (!strstr(err, bad[i].expect))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].expect);
+        cJSON_Delete(j);
+    }
+}
+
 static void test_bad_fields_are_named(void **state)
 {
     (void)state;
@@ -352,6 +415,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detection_round_trip),
         cmocka_unit_test(test_flow_observation_round_trip),
+        cmocka_unit_test(test_flow_names_round_trip),
         cmocka_unit_test(test_bad_fields_are_named),
         cmocka_unit_test(test_time_and_parsing),
         cmocka_unit_test(test_time_cache),

@@ -47,7 +47,8 @@ static const char *const expected[] = {
     "gambling_domain_access", "phishing_domain_access", "piracy_domain_access",
     "threat_domain_access", "tracking_domain_access", "vpnlike_domain_access",
     /* tamper and privilege (mizan) */
-    "environment_tainted", "record_flood", "bpf_program_load", "kernel_module_load", "ptrace_attach",
+    "environment_tainted", "record_flood", "bpf_program_load", "kernel_module_load",
+    "ptrace_attach",
     /* added for the attack corpus (tests/attacks/) */
     "proc_mem_access", "credentials_file_search", "cloud_credentials_read", "cron_modification",
     "systemd_unit_modification", "transient_systemd_unit", "init_script_modification",

@@ -164,13 +164,15 @@ static long prefix_len(const char *prefix, const char *path)
     return (long)n;
 }
 
-/* a + b as one path ("/" + "/x" is "/x", "/a" + "" is "/a"), or NULL past
- * MZ_PATH_MAX - 1 bytes. */
+/* a + b as one path ("/" + "/x" is "/x", "/a" + "" and "/a" + "/" are
+ * "/a"), or NULL past MZ_PATH_MAX - 1 bytes. */
 static char *join(const char *a, const char *b)
 {
     size_t al = strlen(a), bl = strlen(b);
     if (al == 1 && a[0] == '/' && bl)
         al = 0;
+    else if (bl == 1 && b[0] == '/')
+        bl = 0;
     if (al + bl > MZ_PATH_MAX - 1)
         return NULL;
     char *s = mz_calloc(1, al + bl + 1);

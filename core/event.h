@@ -65,8 +65,8 @@ struct mz_process {
     char *exe; /* absolute path, may be NULL */
     /* The path the process ran it by, when that is another name for the
      * same file: the absolute name given to execve from a chroot or through
-     * a symlink (exe is the file's own path, walked from its dentry in the
-     * initial mount namespace), or a hard link or bind mount of a file a
+     * a symlink (exe is the file's own path, walked from its dentry up to
+     * the root of its mount namespace: see exe_mnt_ns), or a hard link or bind mount of a file a
      * recipe names (exe is then the recipe's path). NULL otherwise. */
     char *exe_seen_as;
     /* When the exe's path was walked to the root of another mount

@@ -28,6 +28,10 @@
 
 #define NS_CACHE      16   /* namespaces whose mount table is kept */
 #define PROC_SCAN_MAX 8192 /* /proc entries looked at to find a process of a namespace */
+/* A namespace with no process found and no table is not searched for again
+ * for this long (a flood of short-lived namespaces must not turn every
+ * lookup into a scan of /proc). */
+#define MISS_NS (1000ull * 1000 * 1000)
 
 /* ---- parsing ------------------------------------------------------------------- */
 
@@ -229,6 +233,8 @@ struct ns_entry {
     uint32_t epoch;
     uint32_t age;
     bool fresh; /* read in the current epoch */
+    bool known; /* mounts were read once (else: a miss, at missed_ns) */
+    uint64_t missed_ns;
     struct col_mounts mounts;
 };
 
@@ -359,28 +365,33 @@ static const struct col_mounts *ns_mounts(struct col_mntns *m, uint32_t ns, int 
         if (!m->e[i].ns || (victim->ns && m->e[i].age < victim->age))
             victim = &m->e[i];
     }
-    if (e && e->fresh) {
+    uint64_t now = mz_monotonic_ns();
+    if (e && (e->fresh || (!e->known && now - e->missed_ns < MISS_NS))) {
         e->age = ++m->clock;
-        return &e->mounts;
+        return e->known ? &e->mounts : NULL;
     }
-    int p = find_pid(pid, ns);
-    if (p) {
-        struct col_mounts fresh = {0};
-        if (read_mounts(p, &fresh) == 0) {
-            if (!e) {
-                e = victim;
-                col_mounts_clear(&e->mounts);
-                e->ns = ns;
-            }
-            col_mounts_clear(&e->mounts);
-            e->mounts = fresh;
-            e->fresh = true;
-        }
+    if (!e) {
+        e = victim;
+        col_mounts_clear(&e->mounts);
+        memset(e, 0, sizeof(*e));
+        e->ns = ns;
     }
-    if (!e)
-        return NULL;
     e->age = ++m->clock;
-    return &e->mounts;
+    int p = find_pid(pid, ns);
+    struct col_mounts fresh = {0};
+    if (p && read_mounts(p, &fresh) == 0) {
+        col_mounts_clear(&e->mounts);
+        e->mounts = fresh;
+        e->fresh = true;
+        e->known = true;
+    } else if (e->known) {
+        /* no process left: its mounts cannot change without one, keep
+         * the last table for this epoch */
+        e->fresh = true;
+    } else {
+        e->missed_ns = now;
+    }
+    return e->known ? &e->mounts : NULL;
 }
 
 int col_mntns_host_path(struct col_mntns *m, uint32_t ns, int pid, const char *path, char **out)

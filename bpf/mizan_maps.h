@@ -137,7 +137,11 @@ struct mz_file_val {
     __u32 len;   /* bytes in path, NUL excluded */
     __u32 flags; /* MZ_REC_TRUNCATED */
     __u32 gen;
-    __u32 pad0;
+    /* The inode of the mount namespace path is relative to (its root is
+     * that namespace's root mount, which is not the initial namespace's),
+     * or 0: path is in the initial mount namespace. Part of the record's
+     * key (mz_hash_path): the same text in two namespaces is two records. */
+    __u32 mnt_ns;
     char path[MZ_BPF_PATH_MAX];
 };
 _Static_assert(sizeof(struct mz_file_val) == 16 + MZ_BPF_PATH_MAX, "mz_file_val layout");
@@ -147,7 +151,7 @@ struct mz_file_small {
     __u32 len;
     __u32 flags;
     __u32 gen;
-    __u32 pad0;
+    __u32 mnt_ns;
     char path[MZ_BPF_PATH_SMALL];
 };
 _Static_assert(sizeof(struct mz_file_small) == 16 + MZ_BPF_PATH_SMALL, "mz_file_small layout");

@@ -64,6 +64,7 @@
 #include "collector/col_enrich.h"
 #include "collector/col_interest.h"
 #include "collector/col_journal.h"
+#include "collector/col_mntns.h"
 #include "collector/col_pin.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -225,6 +226,7 @@ static void keyset_clear(struct keyset *s)
 struct strtab_entry {
     uint64_t key;
     char *s;
+    uint32_t ns; /* a path's mount namespace (mz_file_val.mnt_ns) */
 };
 
 struct strtab {
@@ -233,7 +235,7 @@ struct strtab {
     size_t n;
 };
 
-static void strtab_put(struct strtab *t, uint64_t key, char *str)
+static void strtab_put(struct strtab *t, uint64_t key, char *str, uint32_t ns)
 {
     if (!key) {
         free(str);
@@ -246,7 +248,7 @@ static void strtab_put(struct strtab *t, uint64_t key, char *str)
         t->n = 0;
         for (size_t i = 0; i < old.cap; i++)
             if (old.e[i].key)
-                strtab_put(t, old.e[i].key, old.e[i].s);
+                strtab_put(t, old.e[i].key, old.e[i].s, old.e[i].ns);
         free(old.e);
     }
     size_t mask = t->cap - 1;
@@ -258,23 +260,30 @@ static void strtab_put(struct strtab *t, uint64_t key, char *str)
         if (!t->e[i].key) {
             t->e[i].key = key;
             t->e[i].s = str;
+            t->e[i].ns = ns;
             t->n++;
             return;
         }
     }
 }
 
-static const char *strtab_get(const struct strtab *t, uint64_t key)
+static const struct strtab_entry *strtab_find(const struct strtab *t, uint64_t key)
 {
     if (!key || !t->n)
         return NULL;
     size_t mask = t->cap - 1;
     for (size_t i = (key * 0x9E3779B97F4A7C15ull) & mask;; i = (i + 1) & mask) {
         if (t->e[i].key == key)
-            return t->e[i].s;
+            return &t->e[i];
         if (!t->e[i].key)
             return NULL;
     }
+}
+
+static const char *strtab_get(const struct strtab *t, uint64_t key)
+{
+    const struct strtab_entry *e = strtab_find(t, key);
+    return e ? e->s : NULL;
 }
 
 static void strtab_clear(struct strtab *t)
@@ -339,6 +348,7 @@ struct str_entry {
     uint32_t age;
     uint32_t flags;
     char *s;
+    uint32_t ns; /* a path's mount namespace (mz_file_val.mnt_ns) */
 };
 
 struct str_cache {
@@ -374,7 +384,7 @@ static struct str_entry *str_cache_get(struct str_cache *c, uint64_t key)
     return NULL;
 }
 
-static void str_cache_put(struct str_cache *c, uint64_t key, char *s, uint32_t flags)
+static void str_cache_put(struct str_cache *c, uint64_t key, char *s, uint32_t flags, uint32_t ns)
 {
     struct str_entry *w = &c->e[(key % c->sets) * STR_WAYS];
     struct str_entry *victim = &w[0];
@@ -390,6 +400,7 @@ static void str_cache_put(struct str_cache *c, uint64_t key, char *s, uint32_t f
     victim->key = key;
     victim->s = s;
     victim->flags = flags;
+    victim->ns = ns;
     victim->age = ++c->clock;
 }
 
@@ -493,6 +504,7 @@ struct mz_collector {
     uint32_t ring_budget;                /* records the current drain may still take */
     struct keyset ref_tasks, ref_files, ref_args;
     struct col_enrich *enrich;
+    struct col_mntns *mntns;       /* paths of other mount namespaces in the initial one */
     struct col_interest *interest; /* the kernel's interest set and aggregates */
     struct col_journal *journal;   /* what was drained from the ring, for a restart */
     bool journal_replay;           /* the first scan delivers the last daemon's journal */
@@ -514,6 +526,7 @@ struct mz_collector {
 
     uint64_t scans, early_scans, emitted, paused, miss_task, miss_file, miss_args, truncated,
         read_errors;
+    uint64_t mntns_unmapped; /* paths of other mount namespaces with no host path */
     uint64_t last_scan_us;
 
     pthread_mutex_t snap_lock;
@@ -834,6 +847,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
         log_error("collector: cannot count CPUs: %s", strerror(-c->ncpus));
         goto fail;
     }
+    c->mntns = col_mntns_new();
     c->skel = mizan__open();
     if (!c->skel) {
         log_error("collector: cannot open the BPF object: %s", strerror(errno));
@@ -891,6 +905,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_program__set_autoattach(c->skel->progs.mz_set_gen, false);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
     c->skel->rodata->direct_loads = c->direct_reads;
+    c->skel->rodata->init_mnt_ns = col_mntns_initial(c->mntns);
 
     size_t elf_len = 0;
     const void *elf = mizan__elf_bytes(&elf_len);
@@ -1073,6 +1088,7 @@ void col_free(struct mz_collector *c)
     str_cache_free(&c->exes);
     str_cache_free(&c->argv);
     col_enrich_free(c->enrich);
+    col_mntns_free(c->mntns);
     col_interest_free(c->interest);
     col_journal_free(c->journal);
     free(c->held);
@@ -1110,17 +1126,26 @@ static char *path_text(const struct mz_file_val *v, size_t cap)
     return s;
 }
 
-/* The path of a file key, or NULL (a join miss, counted). */
-static char *file_path(struct mz_collector *c, uint64_t key)
+/* The path of a file key, or NULL (a join miss, counted); *ns (when not
+ * NULL) gets the mount namespace it is relative to, 0: the initial one. */
+static char *file_path(struct mz_collector *c, uint64_t key, uint32_t *ns)
 {
+    uint32_t dummy;
+    if (!ns)
+        ns = &dummy;
+    *ns = 0;
     if (!key)
         return NULL;
     struct str_entry *e = str_cache_get(&c->paths, key);
-    if (e)
+    if (e) {
+        *ns = e->ns;
         return mz_strdup(e->s);
-    const char *r = strtab_get(&c->ring_paths, key);
-    if (r)
-        return mz_strdup(r);
+    }
+    const struct strtab_entry *r = strtab_find(&c->ring_paths, key);
+    if (r) {
+        *ns = r->ns;
+        return mz_strdup(r->s);
+    }
     struct mz_file_val v;
     memset(&v, 0, sizeof(v));
     if (bpf_map_lookup_elem(c->maps[MZ_MAP_FILES].fd, &key, &v) < 0 &&
@@ -1130,24 +1155,50 @@ static char *file_path(struct mz_collector *c, uint64_t key)
         return NULL;
     }
     char *s = path_text(&v, MZ_BPF_PATH_MAX);
-    str_cache_put(&c->paths, key, s, v.flags);
+    str_cache_put(&c->paths, key, s, v.flags, v.mnt_ns);
+    *ns = v.mnt_ns;
     return mz_strdup(s);
+}
+
+/* The initial mount namespace's path of path, relative to mount namespace
+ * ns (not 0), pid the process observed; NULL when no mount there shows the
+ * file, or for a path the kernel cut. */
+static char *host_path(struct mz_collector *c, uint32_t ns, int pid, const char *path)
+{
+    char *out = NULL;
+    size_t n = path ? strlen(path) : 0;
+    if (!ns || !n || (n >= 3 && memcmp(path + n - 3, "...", 3) == 0))
+        return NULL;
+    int r = col_mntns_host_path(c->mntns, ns, pid, path, &out);
+    if (r < 0) {
+        c->mntns_unmapped++;
+        log_trace("collector: %s in mount namespace %u: no path in the initial one: %s", path, ns,
+                  strerror(-r));
+        return NULL;
+    }
+    return out;
 }
 
 /* The path of an exe key: file_path through a cache of its own, which a
  * flood of distinct file paths does not thrash: a task's exe is joined into
  * each of its observations and its descendants' ancestry, long after its
  * string record may have left the kernel. */
-static char *exe_path(struct mz_collector *c, uint64_t key)
+static char *exe_path(struct mz_collector *c, uint64_t key, uint32_t *ns)
 {
+    uint32_t dummy;
+    if (!ns)
+        ns = &dummy;
+    *ns = 0;
     if (!key)
         return NULL;
     struct str_entry *e = str_cache_get(&c->exes, key);
-    if (e)
+    if (e) {
+        *ns = e->ns;
         return mz_strdup(e->s);
-    char *s = file_path(c, key);
+    }
+    char *s = file_path(c, key, ns);
     if (s)
-        str_cache_put(&c->exes, key, mz_strdup(s), 0);
+        str_cache_put(&c->exes, key, mz_strdup(s), 0, *ns);
     return s;
 }
 
@@ -1171,7 +1222,7 @@ static char *args_string(struct mz_collector *c, uint64_t key)
     }
     size_t len = v->len < MZ_BPF_ARGS_MAX ? v->len : MZ_BPF_ARGS_MAX;
     s = col_join_args(v->data, len, v->flags & MZ_REC_TRUNCATED);
-    str_cache_put(&c->argv, key, s, v->flags);
+    str_cache_put(&c->argv, key, s, v->flags, 0);
     s = mz_strdup(s);
 out:
     free(v);
@@ -1192,7 +1243,7 @@ static void ancestry(struct mz_collector *c, uint64_t parent_key, int ppid, stru
         char *exe = NULL;
         int next = 0;
         if (t && (int)t->tgid == pid) {
-            exe = exe_path(c, t->exe_key);
+            exe = exe_path(c, t->exe_key, NULL);
             if (!exe && col_proc_is(pid, t->start_ns)) {
                 int pp;
                 if (col_enrich_parent(c->enrich, pid, &pp, &exe) < 0)
@@ -1243,8 +1294,13 @@ static uint64_t kdev(uint32_t dev)
 static void exe_of(struct mz_collector *c, uint64_t exe_key, uint64_t seen_key, uint32_t dev,
                    uint64_t ino, struct mz_process *p)
 {
-    p->exe = exe_path(c, exe_key);
-    p->exe_seen_as = seen_key ? exe_path(c, seen_key) : NULL;
+    uint32_t ns;
+    p->exe = exe_path(c, exe_key, &ns);
+    p->exe_seen_as = seen_key ? exe_path(c, seen_key, NULL) : NULL;
+    if (ns && p->exe) {
+        p->exe_mnt_ns = ns;
+        p->exe_host_path = host_path(c, ns, p->pid, p->exe);
+    }
     if (ino && p->exe) {
         p->exe_ino = ino;
         p->exe_dev = kdev(dev);
@@ -1303,12 +1359,14 @@ static struct mz_observation *obs_exec(struct mz_collector *c, const struct pend
     p->comm[sizeof(p->comm) - 1] = 0;
     exe_of(c, v.exe_key, v.exe_seen_key, v.exe_dev, v.exe_ino, p);
     p->args = args_string(c, v.args_key);
-    p->cwd = file_path(c, v.cwd_key);
+    p->cwd = file_path(c, v.cwd_key, NULL);
     ancestry(c, v.parent_key, p->ppid, p);
     col_enrich_process(c->enrich, p);
     o->first_ns = o->last_ns = wall(c, k.exec_ns);
     o->count = 1;
     o->file.path = mz_strdup(p->exe);
+    o->file.mnt_ns = p->exe_mnt_ns;
+    o->file.host_path = mz_strdup(p->exe_host_path);
     o->file.actions = MZ_FA_EXECVE;
     o->file.ino = p->exe_ino;
     o->file.dev = p->exe_dev;
@@ -1332,8 +1390,13 @@ static struct mz_observation *obs_link(struct mz_collector *c, const struct pend
     }
     o->last_ns = wall(c, last);
     o->count = v.count;
-    o->file.path = file_path(c, v.file_key);
-    o->file.path2 = file_path(c, v.path2_key);
+    uint32_t ns;
+    o->file.path = file_path(c, v.file_key, &ns);
+    o->file.path2 = file_path(c, v.path2_key, NULL);
+    if (ns && o->file.path) {
+        o->file.mnt_ns = ns;
+        o->file.host_path = host_path(c, ns, o->proc.pid, o->file.path);
+    }
     o->file.actions = (uint32_t)v.actions;
     if (v.ino) {
         /* the kernel's device number is major << 20 | minor */
@@ -1605,6 +1668,7 @@ static void ring_strings_settle(struct mz_collector *c, struct strtab *t, bool p
             v.len = (uint32_t)(len < MZ_BPF_PATH_MAX - 1 ? len : MZ_BPF_PATH_MAX - 1);
             memcpy(v.path, e->s, v.len);
             v.gen = c->gen;
+            v.mnt_ns = e->ns;
             map = v.len < MZ_BPF_PATH_SMALL ? MZ_MAP_FILES : MZ_MAP_FILES_LONG;
             err = bpf_map_update_elem(c->maps[map].fd, &e->key, &v, BPF_NOEXIST);
         } else {
@@ -1622,7 +1686,7 @@ static void ring_strings_settle(struct mz_collector *c, struct strtab *t, bool p
             back++;
             free(e->s);
         } else {
-            strtab_put(&keep, e->key, e->s);
+            strtab_put(&keep, e->key, e->s, e->ns);
         }
         e->s = NULL;
         e->key = 0;
@@ -1824,12 +1888,13 @@ static int ring_record(void *ctx, void *data, size_t len)
             memset(&v, 0, sizeof(v));
             memcpy(&v, val, vlen < sizeof(v) ? vlen : sizeof(v));
             strtab_put(&c->ring_paths, key,
-                       path_text(&v, vlen - offsetof(struct mz_file_val, path)));
+                       path_text(&v, vlen - offsetof(struct mz_file_val, path)), v.mnt_ns);
         } else {
             const struct mz_args_val *a = (const void *)val;
             size_t cap = vlen - offsetof(struct mz_args_val, data);
             size_t n = a->len < cap ? a->len : cap;
-            strtab_put(&c->ring_argv, key, col_join_args(a->data, n, a->flags & MZ_REC_TRUNCATED));
+            strtab_put(&c->ring_argv, key, col_join_args(a->data, n, a->flags & MZ_REC_TRUNCATED),
+                       0);
         }
         m->from_ring++;
         break;
@@ -2536,6 +2601,9 @@ int col_scan(struct mz_collector *c, col_emit_fn emit, void *ctx)
     keyset_clear(&c->ref_files);
     keyset_clear(&c->ref_args);
     ring_drain(c);
+    /* mount tables read before a mount change are read again */
+    col_mntns_epoch(c->mntns,
+                    c->skel->bss ? *(volatile uint32_t *)&c->skel->bss->path_epoch : c->gen);
 
     /* Tasks first: the other records join through them. */
     memset(c->tasks.s, 0, c->tasks.cap * sizeof(*c->tasks.s));

@@ -38,6 +38,7 @@ void mz_process_clear(struct mz_process *p)
         return;
     free(p->exe);
     free(p->exe_seen_as);
+    free(p->exe_host_path);
     free(p->args);
     free(p->cwd);
     free(p->user);
@@ -60,6 +61,7 @@ void mz_observation_clear(struct mz_observation *obs)
     free(obs->file.path);
     free(obs->file.path2);
     free(obs->file.seen_as);
+    free(obs->file.host_path);
     free(obs->flow.domain);
     free(obs->flow.domain_other);
     for (size_t i = 0; i < obs->flow.n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++)
@@ -82,6 +84,7 @@ void mz_process_copy(struct mz_process *dst, const struct mz_process *src)
     *dst = *src;
     dst->exe = mz_strdup(src->exe);
     dst->exe_seen_as = mz_strdup(src->exe_seen_as);
+    dst->exe_host_path = mz_strdup(src->exe_host_path);
     dst->args = mz_strdup(src->args);
     dst->cwd = mz_strdup(src->cwd);
     dst->user = mz_strdup(src->user);
@@ -105,6 +108,7 @@ void mz_observation_copy(struct mz_observation *dst, const struct mz_observation
     dst->file.path = mz_strdup(src->file.path);
     dst->file.path2 = mz_strdup(src->file.path2);
     dst->file.seen_as = mz_strdup(src->file.seen_as);
+    dst->file.host_path = mz_strdup(src->file.host_path);
     dst->flow.domain = mz_strdup(src->flow.domain);
     dst->flow.domain_other = mz_strdup(src->flow.domain_other);
     for (size_t i = 0; i < src->flow.n_domain_names && i < MZ_DOMAIN_NAMES_MAX; i++)
@@ -700,6 +704,10 @@ static void jw_process(struct jw *w, const struct mz_process *p)
     jw_str_or_null(w, "exe", p->exe);
     if (p->exe_seen_as)
         jw_str(w, "exe_seen_as", p->exe_seen_as);
+    if (p->exe_mnt_ns) {
+        jw_str_or_null(w, "exe_host_path", p->exe_host_path);
+        jw_int(w, "exe_mnt_ns", p->exe_mnt_ns);
+    }
     jw_str_or_null(w, "args", p->args);
     if (p->cwd)
         jw_str(w, "cwd", p->cwd);
@@ -755,6 +763,10 @@ static void jw_observation_fields(struct jw *w, const struct mz_observation *obs
             jw_str(w, "path2", obs->file.path2);
         if (obs->file.seen_as)
             jw_str(w, "seen_as", obs->file.seen_as);
+        if (obs->file.mnt_ns) {
+            jw_str_or_null(w, "host_path", obs->file.host_path);
+            jw_int(w, "mnt_ns", obs->file.mnt_ns);
+        }
         if (obs->file.ino) {
             char dev[32];
             snprintf(dev, sizeof(dev), "%u:%u", major((dev_t)obs->file.dev),
@@ -1145,6 +1157,9 @@ static int process_from_json(struct jctx *c, const cJSON *o, struct mz_process *
     if ((r = jnum(c, o, "start_ns", "process.", 0, 1.8e19, &d)) < 0)
         return r;
     p->start_ns = r == 0 ? (uint64_t)d : 0;
+    if ((r = jnum(c, o, "exe_mnt_ns", "process.", 1, 4294967295.0, &d)) < 0)
+        return r;
+    p->exe_mnt_ns = r == 0 ? (uint32_t)d : 0;
     if ((r = jstr(c, o, "comm", "process.", 15, &comm)) < 0)
         return r;
     if (comm) {
@@ -1153,6 +1168,7 @@ static int process_from_json(struct jctx *c, const cJSON *o, struct mz_process *
     }
     if ((r = jstr(c, o, "exe", "process.", MZ_PATH_MAX, &p->exe)) ||
         (r = jstr(c, o, "exe_seen_as", "process.", MZ_PATH_MAX, &p->exe_seen_as)) ||
+        (r = jstr(c, o, "exe_host_path", "process.", MZ_PATH_MAX, &p->exe_host_path)) ||
         (r = jstr(c, o, "args", "process.", MZ_ARGS_MAX, &p->args)) ||
         (r = jstr(c, o, "cwd", "process.", MZ_PATH_MAX, &p->cwd)) ||
         (r = jstr(c, o, "user", "process.", 256, &p->user)) ||
@@ -1287,12 +1303,16 @@ static int observation_from_json(struct jctx *c, const cJSON *j, struct mz_obser
         if ((r = jstr(c, v, "path", "file.", MZ_PATH_MAX, &o->file.path)) ||
             (r = jstr(c, v, "path2", "file.", MZ_PATH_MAX, &o->file.path2)) ||
             (r = jstr(c, v, "seen_as", "file.", MZ_PATH_MAX, &o->file.seen_as)) ||
+            (r = jstr(c, v, "host_path", "file.", MZ_PATH_MAX, &o->file.host_path)) ||
             (r = jbits(c, v, "actions", "file.", mz_file_action_parse, &o->file.actions)))
             return r;
         if (!o->file.path)
             return jfail(c, "file.path: missing");
         if ((r = file_ident_from_json(c, v, &o->file)) < 0)
             return r;
+        if ((r = jnum(c, v, "mnt_ns", "file.", 1, 4294967295.0, &d)) < 0)
+            return r;
+        o->file.mnt_ns = r == 0 ? (uint32_t)d : 0;
         break;
     case MZ_OBS_FLOW: {
         char *s = NULL;

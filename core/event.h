@@ -65,10 +65,19 @@ struct mz_process {
     char *exe; /* absolute path, may be NULL */
     /* The path the process ran it by, when that is another name for the
      * same file: the absolute name given to execve from a chroot or through
-     * a symlink (exe is the file's own path, walked from its dentry in the
-     * initial mount namespace), or a hard link or bind mount of a file a
+     * a symlink (exe is the file's own path, walked from its dentry up to
+     * the root of its mount namespace: see exe_mnt_ns), or a hard link or bind mount of a file a
      * recipe names (exe is then the recipe's path). NULL otherwise. */
     char *exe_seen_as;
+    /* When the exe's path was walked to the root of another mount
+     * namespace than the initial one (a container that did pivot_root):
+     * that namespace's inode, and the exe's path in the initial namespace
+     * when some mount there shows the file (NULL: none does, e.g. an
+     * overlay mounted only in the container). exe stays the path the
+     * container sees. 0 and NULL otherwise: exe is the initial
+     * namespace's path. */
+    uint32_t exe_mnt_ns;
+    char *exe_host_path;
     char *args;           /* argv joined by spaces, at most MZ_ARGS_MAX, may be NULL */
     char *cwd;            /* may be NULL */
     char *user;           /* user name of uid, may be NULL */
@@ -107,6 +116,11 @@ struct mz_file {
      * identity) by another path: path then holds the recipe's path (a hard
      * link, a bind mount, a chroot). NULL otherwise. */
     char *seen_as;
+    /* As exe_mnt_ns and exe_host_path of struct mz_process, for path: the
+     * mount namespace path is relative to when not the initial one, and the
+     * file's path in the initial namespace when known. */
+    uint32_t mnt_ns;
+    char *host_path;
 };
 
 #define MZ_DOMAIN_NAMES_MAX 8 /* names of flow.domain_names (MZ_DNS_NAMES in the kernel) */

@@ -25,6 +25,11 @@ const volatile __u32 jiffy_ns = 0;
  * (collector.direct_reads), so that the probe reads are what kernels without
  * the kfunc, and the tests of that path, run. */
 const volatile __u32 direct_loads = 0;
+/* The inode of the initial mount namespace (the loader's stat of
+ * /proc/1/ns/mnt). A path walked to the root mount of another namespace
+ * carries that namespace (mz_file_val.mnt_ns); 0: unknown, every path is
+ * taken as the initial namespace's. */
+const volatile __u32 init_mnt_ns = 0;
 
 /* The scan generation. In a map of its own that cannot be mmapped: only
  * mz_set_gen (tamper.h) writes it, run by the collector at each scan; a write

@@ -31,8 +31,13 @@ static __always_inline __u32 walk_path_direct(__u64 dentry_p, __u64 vfsmnt_p, st
         struct dentry *parent = dentry->d_parent;
         if (dentry == mnt_root) {
             struct mount *mp = mnt->mnt_parent;
-            if (mp == mnt || !mp)
+            if (mp == mnt || !mp) {
+                struct mnt_namespace *ns = mnt->mnt_ns;
+                __u32 inum = ns ? ns->ns.inum : 0;
+                if (inum != init_mnt_ns && init_mnt_ns)
+                    s->walk_ns = inum;
                 break;
+            }
             dentry = mnt->mnt_mountpoint;
             mnt = mp;
             continue;
@@ -55,8 +60,11 @@ static __always_inline __u32 walk_path_direct(__u64 dentry_p, __u64 vfsmnt_p, st
 }
 
 /* Writes the absolute path of (dentry, vfsmnt) into s->file (which == 0) or
- * s->file2, walking dentries and crossing mounts up to the root of the task's
- * mount namespace. Returns 0, or -1 when nothing could be read. */
+ * s->file2, walking dentries and crossing mounts up to the root mount of the
+ * mount namespace the file's mount is in (not the task's root: a chroot is
+ * walked through). When that namespace is not the initial one, the path is
+ * relative to its root and the record says which (mz_file_val.mnt_ns).
+ * Returns 0, or -1 when nothing could be read. */
 __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, __u32 which)
 {
     struct dentry *dentry = (struct dentry *)dentry_p;
@@ -69,6 +77,7 @@ __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, _
     struct mz_file_val *out = which ? &s->file2 : &s->file;
     char *walk = s->walk;
     s->pos = MZ_BPF_PATH_MAX;
+    s->walk_ns = 0;
     if (direct_loads && bpf_ksym_exists(bpf_rdonly_cast)) {
         trunc = walk_path_direct(dentry_p, vfsmnt_p, s, which);
         goto copy;
@@ -83,8 +92,12 @@ __noinline int mz_walk_path(__u64 dentry_p, __u64 vfsmnt_p, struct scratch *s, _
         struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
         if (dentry == mnt_root) {
             struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-            if (mp == mnt || !mp)
+            if (mp == mnt || !mp) {
+                __u32 inum = BPF_CORE_READ(mnt, mnt_ns, ns.inum);
+                if (inum != init_mnt_ns && init_mnt_ns)
+                    s->walk_ns = inum;
                 break;
+            }
             dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
             mnt = mp;
             continue;
@@ -116,6 +129,7 @@ copy:;
     out->path[n & PATH_MASK] = 0;
     out->len = n;
     out->flags = trunc ? MZ_REC_TRUNCATED : 0;
+    out->mnt_ns = s->walk_ns;
     if (trunc)
         count_truncated();
     return 0;
@@ -151,6 +165,15 @@ static __always_inline int path_of_fd(int fd, struct scratch *s, __u32 which)
     return path_of_file(file_of_fd(fd), s, which);
 }
 
+/* The current task's mount namespace when it is not the initial one, else
+ * 0: where an absolute path it names is looked up (a chroot aside). */
+static __always_inline __u32 task_mnt_ns(void)
+{
+    struct task_struct *t = bpf_get_current_task_btf();
+    __u32 inum = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+    return init_mnt_ns && inum != init_mnt_ns ? inum : 0;
+}
+
 static __always_inline int read_user_path(__u64 upath, int dfd, struct scratch *s, __u32 which)
 {
     struct mz_file_val *out = which ? &s->file2 : &s->file;
@@ -163,6 +186,7 @@ static __always_inline int read_user_path(__u64 upath, int dfd, struct scratch *
     }
     out->len = n - 1;
     out->flags = 0;
+    out->mnt_ns = task_mnt_ns();
     if (n == MZ_BPF_PATH_MAX) {
         out->flags = MZ_REC_TRUNCATED;
         count_truncated();
@@ -256,7 +280,6 @@ static __always_inline int file_store_admit(__u64 key, struct mz_file_val *f, in
             return 0;
         }
         f->gen = g;
-        f->pad0 = 0;
         int r = store_new_admit(MZ_MAP_FILES, &files, &key, sizeof(key), f,
                                 sizeof(struct mz_file_small), admit);
         if (r == 0)
@@ -270,7 +293,6 @@ static __always_inline int file_store_admit(__u64 key, struct mz_file_val *f, in
         return 0;
     }
     f->gen = g;
-    f->pad0 = 0;
     int r =
         store_new_admit(MZ_MAP_FILES_LONG, &files_long, &key, sizeof(key), f, sizeof(*f), admit);
     if (r == 0)

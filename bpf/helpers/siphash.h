@@ -108,11 +108,15 @@ static __always_inline __u64 hash_path(struct mz_file_val *f)
     SIP_BYTES_BODY(f->path, len, MZ_BPF_PATH_MAX, 0x66)
 }
 
+/* The key of a path record: the hash of its text, mixed with its mount
+ * namespace when that is not the initial one (mz_file_val.mnt_ns). */
 __noinline __u64 mz_hash_path(struct mz_file_val *f)
 {
     if (!f)
         return 0;
-    return hash_path(f);
+    __u64 h = hash_path(f);
+    __u32 ns = f->mnt_ns;
+    return ns ? sip2(h, ns) : h;
 }
 
 __noinline __u64 mz_hash_args(struct mz_args_val *a)

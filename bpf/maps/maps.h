@@ -220,6 +220,9 @@ struct scratch {
      * from map memory are unknown to the verifier, which keeps the walk loop
      * from being explored once per possible position. */
     __u32 pos;
+    /* The mount namespace the last walk ended in when it is not the
+     * initial one (mz_walk_path), else 0. */
+    __u32 walk_ns;
     __u32 args_ring; /* mz_args_store: the args record went to the overflow ring */
     /* The interest test's key (helpers/interest.h). */
     struct mz_interest_key ikey;

@@ -108,6 +108,7 @@ __noinline int mz_open_slow(struct scratch *s, __u64 task_key, __u64 obj_key, __
             bpf_probe_read_kernel(s->file.path, MZ_BPF_PATH_MAX, s->rel);
             s->file.len = (n - 1) & PATH_MASK;
             s->file.flags = n == MZ_BPF_PATH_MAX ? MZ_REC_TRUNCATED : 0;
+            s->file.mnt_ns = task_mnt_ns();
         }
     }
     __u64 pkey = mz_hash_path(&s->file);
@@ -173,7 +174,8 @@ static __always_inline int symlink_common(const char *utarget, const char *ulink
         return 0;
     s->file.len = n - 1;
     s->file.flags = n == MZ_BPF_PATH_MAX ? MZ_REC_TRUNCATED : 0;
-    s->file_ino = 0; /* the target is a string */
+    s->file.mnt_ns = 0; /* text, not looked up in any namespace */
+    s->file_ino = 0;    /* the target is a string */
     s->file_dev = 0;
     return mz_record_link(s, MZ_FA_SYMLINK, 1);
 }
@@ -195,6 +197,7 @@ static __always_inline int memfd_common(const char *uname)
         return 0;
     s->file.len = 6 + n - 1;
     s->file.flags = 0;
+    s->file.mnt_ns = 0;
     s->file_ino = 0;
     s->file_dev = 0;
     return mz_record_link(s, MZ_FA_MEMFD | MZ_FA_CREATE, 0);

@@ -34,10 +34,11 @@ int BPF_PROG(mz_fork, struct task_struct *parent, struct task_struct *child)
     return 0;
 }
 
-/* Whether the first len bytes of two paths are equal (len: a's and b's). */
+/* Whether two paths are equal: the same namespace and the first len bytes
+ * (len: a's and b's). */
 __noinline int mz_path_eq(struct mz_file_val *a, struct mz_file_val *b)
 {
-    if (!a || !b || a->len != b->len)
+    if (!a || !b || a->len != b->len || a->mnt_ns != b->mnt_ns)
         return 0;
     __u32 len = a->len;
     if (len > MZ_BPF_PATH_MAX - 1)
@@ -94,6 +95,7 @@ int BPF_PROG(mz_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
         if (n > 1 && s->file2.path[0] == '/') {
             s->file2.len = n - 1;
             s->file2.flags = n == MZ_BPF_PATH_MAX ? MZ_REC_TRUNCATED : 0;
+            s->file2.mnt_ns = task_mnt_ns();
             if (!mz_path_eq(&s->file, &s->file2)) {
                 seen_key = mz_hash_path(&s->file2);
                 if (file_store(seen_key, &s->file2) == 1)

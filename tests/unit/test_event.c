@@ -184,6 +184,64 @@ static void test_flow_names_round_trip(void **state)
     }
 }
 
+/* A container's file and exe: the paths it saw, the initial namespace's
+ * paths and the mount namespace, through JSON, a copy, and JSON again. */
+static void test_mntns_round_trip(void **state)
+{
+    (void)state;
+    const char *line = "{\"kind\":\"file\",\"process\":{\"pid\":7,\"exe\":\"/bin/sh\","
+                       "\"exe_host_path\":\"/var/lib/c/root/bin/sh\",\"exe_mnt_ns\":4026532177},"
+                       "\"file\":{\"path\":\"/data/x\",\"host_path\":\"/var/lib/c/root/data/x\","
+                       "\"mnt_ns\":4026532177,\"actions\":[\"open\"]}}";
+    struct mz_observation o, copy;
+    char err[256] = "";
+    cJSON *j = cJSON_Parse(line);
+    assert_int_equal(mz_observation_from_json(j, &o, err, sizeof(err)), 0);
+    cJSON_Delete(j);
+    assert_int_equal(o.file.mnt_ns, 4026532177u);
+    assert_string_equal(o.file.host_path, "/var/lib/c/root/data/x");
+    assert_int_equal(o.proc.exe_mnt_ns, 4026532177u);
+    assert_string_equal(o.proc.exe_host_path, "/var/lib/c/root/bin/sh");
+    mz_observation_copy(&copy, &o);
+    mz_observation_clear(&o);
+    struct mz_buf b;
+    mz_buf_init(&b, MZ_JSON_MAX);
+    assert_int_equal(mz_observation_json(&copy, &b), 0);
+    assert_int_equal(mz_buf_append(&b, "", 1), 0);
+    j = cJSON_Parse(b.data);
+    assert_non_null(j);
+    cJSON *f = cJSON_GetObjectItem(j, "file"), *p = cJSON_GetObjectItem(j, "process");
+    assert_string_equal(cJSON_GetObjectItem(f, "path")->valuestring, "/data/x");
+    assert_string_equal(cJSON_GetObjectItem(f, "host_path")->valuestring, "/var/lib/c/root/data/x");
+    assert_int_equal(cJSON_GetObjectItem(f, "mnt_ns")->valuedouble, 4026532177.0);
+    assert_string_equal(cJSON_GetObjectItem(p, "exe_host_path")->valuestring,
+                        "/var/lib/c/root/bin/sh");
+    cJSON_Delete(j);
+    /* no host path known: null, with the namespace */
+    free(copy.file.host_path);
+    copy.file.host_path = NULL;
+    mz_buf_reset(&b);
+    assert_int_equal(mz_observation_json(&copy, &b), 0);
+    assert_int_equal(mz_buf_append(&b, "", 1), 0);
+    assert_non_null(strstr(b.data, "\"host_path\":null"));
+    /* the initial namespace: neither field */
+    copy.file.mnt_ns = 0;
+    copy.proc.exe_mnt_ns = 0;
+    mz_buf_reset(&b);
+    assert_int_equal(mz_observation_json(&copy, &b), 0);
+    assert_int_equal(mz_buf_append(&b, "", 1), 0);
+    assert_null(strstr(b.data, "mnt_ns"));
+    assert_null(strstr(b.data, "host_path"));
+    mz_buf_free(&b);
+    mz_observation_clear(&copy);
+    /* out of range */
+    j = cJSON_Parse("{\"kind\":\"file\",\"process\":{},\"file\":{\"path\":\"/a\","
+                    "\"mnt_ns\":4294967296}}");
+    assert_int_equal(mz_observation_from_json(j, &o, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "file.mnt_ns"));
+    cJSON_Delete(j);
+}
+
 static void test_bad_fields_are_named(void **state)
 {
     (void)state;
@@ -417,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_flow_observation_round_trip),
         cmocka_unit_test(test_flow_names_round_trip),
         cmocka_unit_test(test_bad_fields_are_named),
+        cmocka_unit_test(test_mntns_round_trip),
         cmocka_unit_test(test_time_and_parsing),
         cmocka_unit_test(test_time_cache),
         cmocka_unit_test(test_json_text_is_cjson_text),

@@ -269,7 +269,7 @@ static __always_inline __u64 file_key_of(struct mz_file_val *f)
  * (lost, counted), 2 (the map was full and admit 0: not kept, counted
  * aggregated; the record referring to it is aggregated too, see
  * helpers/interest.h). */
-static __always_inline int file_store_admit(__u64 key, struct mz_file_val *f, int admit)
+static __always_inline int file_store_body(__u64 key, struct mz_file_val *f, int admit)
 {
     __u32 g = gen_now();
     if (f->len < MZ_BPF_PATH_SMALL) {
@@ -298,6 +298,15 @@ static __always_inline int file_store_admit(__u64 key, struct mz_file_val *f, in
     if (r == 0)
         count_created(MZ_MAP_FILES_LONG, g);
     return r == -17 ? 0 : r;
+}
+
+/* A global function: verified once per program, not once per call site
+ * (an exec stores three paths). */
+__noinline int file_store_admit(__u64 key, struct mz_file_val *f, int admit)
+{
+    if (!f)
+        return -1;
+    return file_store_body(key, f, admit);
 }
 
 /* file_store_admit of a path that may always go to the ring (an exe, a cwd:

@@ -644,6 +644,24 @@ int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
                                sizeof(other_syscalls) / sizeof(other_syscalls[0]), links, names, k);
 }
 
+int col_syscalls_set(struct mz_collector *c, bool on)
+{
+    if (!c)
+        return -EINVAL;
+    if (col_pin_enabled(c->pin))
+        return -EBUSY;
+    for (int i = 0; i < c->n_sys_links; i++)
+        bpf_link__destroy(c->sys_links[i]);
+    c->n_sys_links = 0;
+    if (!on)
+        return 0;
+    struct mizan *s = c->skel;
+    c->n_sys_links =
+        col_attach_syscalls(c->direct_reads ? s->progs.mz_open_exit : s->progs.mz_open_exit_compat,
+                            s->progs.mz_other_exit, c->sys_links, c->sys_names);
+    return c->n_sys_links;
+}
+
 /* CONFIG_HZ from the kernel's config (/boot/config-RELEASE or
  * /proc/config.gz), or 0 when neither says. */
 static uint32_t kernel_hz(void)

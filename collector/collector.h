@@ -143,6 +143,13 @@ enum { COL_SYSCALLS = 64 };
 int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
                         struct bpf_link *links[COL_SYSCALLS], const char *names[COL_SYSCALLS]);
 
+/* For bench/collector: detaches the syscall exit programs (on false) or
+ * attaches them again (on true), every other hook staying as it is, so that
+ * runs with and without them can alternate without reloading. Not with
+ * pinned links (collector.pin_dir): -EBUSY. Returns how many are attached,
+ * or a negative errno. */
+int col_syscalls_set(struct mz_collector *c, bool on);
+
 /* Frees everything. The programs detach unless they are pinned
  * (collector.pin_dir): then they keep recording for the next daemon. Accepts
  * NULL. */

@@ -867,6 +867,13 @@ int main(int argc, char **argv)
                         fprintf(stderr, "bench: cannot attach mizan's syscall programs\n");
                         exit(1);
                     }
+                    /* attaching or detaching dozens of tracepoints leaves
+                     * deferred work (RCU callbacks freeing links and perf
+                     * events, text patching) that would land in whichever
+                     * measurement comes next: let it settle first */
+                    usleep(100 * 1000);
+                    if (w != W_MIXED)
+                        (void)loop_ns_per_op(w, x.ops / 10);
                     v[m] = workload(w, x.ops);
                     if (m == 1)
                         floor_detach(&f);

@@ -113,6 +113,27 @@ static __always_inline int exe_into_rel(struct scratch *s)
     return fl->len & PATH_MASK;
 }
 
+/* The aggregate of task *tk, made from init when it has none: the entry
+ * (NULL when "aggregates" is full), or NULL with *made set when init went
+ * in (init then already holds this call's share). Another CPU's entry made
+ * meanwhile is found. */
+static __always_inline struct mz_aggr_val *aggr_get(__u64 *tk, const struct mz_aggr_val *init,
+                                                    bool *made)
+{
+    *made = false;
+    struct mz_aggr_val *a = bpf_map_lookup_elem(&aggregates, tk);
+    if (a)
+        return a;
+    long err = bpf_map_update_elem(&aggregates, tk, init, BPF_NOEXIST);
+    if (err == 0) {
+        *made = true;
+        return NULL;
+    }
+    if (err != -17 /* EEXIST */)
+        return NULL;
+    return bpf_map_lookup_elem(&aggregates, tk);
+}
+
 /* Whether the current task may still put a record that is interesting but
  * not exactly named into the ring's second half: its budget
  * (MZ_PRESSURE_BUDGET since the collector last drained its aggregate).
@@ -120,17 +141,13 @@ static __always_inline int exe_into_rel(struct scratch *s)
 static __always_inline int pressure_budget(void)
 {
     __u64 tk = current_task_key();
-    struct mz_aggr_val *a = bpf_map_lookup_elem(&aggregates, &tk);
-    if (!a) {
-        struct mz_aggr_val v = {};
-        v.admitted = 1;
-        v.tgid = bpf_get_current_pid_tgid() >> 32;
-        if (bpf_map_update_elem(&aggregates, &tk, &v, BPF_NOEXIST) != -17 /* EEXIST */)
-            return 1;
-        a = bpf_map_lookup_elem(&aggregates, &tk);
-        if (!a)
-            return 1;
-    }
+    struct mz_aggr_val v = {};
+    v.admitted = 1;
+    v.tgid = bpf_get_current_pid_tgid() >> 32;
+    bool made;
+    struct mz_aggr_val *a = aggr_get(&tk, &v, &made);
+    if (made || !a)
+        return 1;
     if (a->admitted >= MZ_PRESSURE_BUDGET)
         return 0;
     __sync_fetch_and_add(&a->admitted, 1);
@@ -187,20 +204,16 @@ __noinline int mz_admit(struct scratch *s, __u32 actions, __u32 two)
 __noinline int mz_aggregate(__u64 task_key, __u32 actions)
 {
     __u64 now = bpf_ktime_get_boot_ns();
-    struct mz_aggr_val *a = bpf_map_lookup_elem(&aggregates, &task_key);
-    if (!a) {
-        struct mz_aggr_val v = {};
-        v.count = 1;
-        v.first_ns = now;
-        v.last_ns = now;
-        v.actions = actions;
-        v.tgid = bpf_get_current_pid_tgid() >> 32;
-        if (bpf_map_update_elem(&aggregates, &task_key, &v, BPF_NOEXIST) != -17 /* EEXIST */)
-            return 0;
-        a = bpf_map_lookup_elem(&aggregates, &task_key);
-        if (!a)
-            return 0;
-    }
+    struct mz_aggr_val v = {};
+    v.count = 1;
+    v.first_ns = now;
+    v.last_ns = now;
+    v.actions = actions;
+    v.tgid = bpf_get_current_pid_tgid() >> 32;
+    bool made;
+    struct mz_aggr_val *a = aggr_get(&task_key, &v, &made);
+    if (made || !a)
+        return 0;
     __sync_fetch_and_add(&a->count, 1);
     if (!a->first_ns)
         a->first_ns = now; /* made by pressure_budget */

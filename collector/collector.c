@@ -2221,18 +2221,20 @@ static void sweep_strings(struct mz_collector *c, struct col_map *m, const struc
     free(val);
 }
 
-/* ip -> domain: answers older than DOMAIN_TTL_NS go when the map is past
- * half full (a flow joins its domain within a scan or two of the answer). */
-static void sweep_domains(struct mz_collector *c, struct col_map *m)
+/* The one age sweep of sweep_domains and sweep_dns_names: every entry of
+ * map fd (keys of key_size, values of val_size whose boot-ns "seen" time is
+ * at off_seen) not seen for DOMAIN_TTL_NS is deleted. *entries gets how many
+ * are left and *deleted grows by how many went (either may be NULL). */
+static void sweep_aged(struct mz_collector *c, int fd, size_t key_size, size_t val_size,
+                       size_t off_seen, uint64_t *entries, uint64_t *deleted)
 {
-    uint64_t in_batch = 0, out_batch = 0;
+    uint64_t in_batch = 0, out_batch = 0, left = 0, gone = 0;
     bool first = true;
     uint64_t now = mz_boottime_ns();
-    m->entries = 0;
     for (;;) {
         uint32_t n = GC_BATCH;
         LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        int err = bpf_map_lookup_batch(m->fd, first ? NULL : &in_batch, &out_batch, c->gc_keys,
+        int err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->gc_keys,
                                        c->gc_vals, &n, &opts);
         if (err < 0)
             err = -errno;
@@ -2240,21 +2242,32 @@ static void sweep_domains(struct mz_collector *c, struct col_map *m)
         if (err < 0 && err != -ENOENT)
             break;
         for (uint32_t i = 0; i < n; i++) {
-            const struct mz_dns_val *v =
-                (const void *)((const uint8_t *)c->gc_vals + (size_t)i * m->val_size);
-            m->entries++;
-            if (v->seen_ns + DOMAIN_TTL_NS > now)
+            uint64_t seen;
+            memcpy(&seen, (const uint8_t *)c->gc_vals + (size_t)i * val_size + off_seen, 8);
+            left++;
+            if (seen + DOMAIN_TTL_NS > now)
                 continue;
-            if (bpf_map_delete_elem(m->fd, (const uint8_t *)c->gc_keys + (size_t)i * m->key_size) ==
-                0) {
-                m->deleted++;
-                m->entries--;
+            if (bpf_map_delete_elem(fd, (const uint8_t *)c->gc_keys + (size_t)i * key_size) == 0) {
+                gone++;
+                left--;
             }
         }
         if (err == -ENOENT)
             break;
         in_batch = out_batch;
     }
+    if (entries)
+        *entries = left;
+    if (deleted)
+        *deleted += gone;
+}
+
+/* ip -> domain: answers older than DOMAIN_TTL_NS go when the map is past
+ * half full (a flow joins its domain within a scan or two of the answer). */
+static void sweep_domains(struct mz_collector *c, struct col_map *m)
+{
+    sweep_aged(c, m->fd, m->key_size, m->val_size, offsetof(struct mz_dns_val, seen_ns),
+               &m->entries, &m->deleted);
 }
 
 /* dns_names: names no answer gave for DOMAIN_TTL_NS go (an LRU: a flood
@@ -2263,28 +2276,8 @@ static void sweep_domains(struct mz_collector *c, struct col_map *m)
  * went shows the names that are left. */
 static void sweep_dns_names(struct mz_collector *c)
 {
-    uint64_t in_batch = 0, out_batch = 0;
-    bool first = true;
-    uint64_t now = mz_boottime_ns();
-    for (;;) {
-        uint32_t n = GC_BATCH;
-        LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        int err = bpf_map_lookup_batch(c->fd_dns_names, first ? NULL : &in_batch, &out_batch,
-                                       c->gc_keys, c->gc_vals, &n, &opts);
-        if (err < 0)
-            err = -errno;
-        first = false;
-        if (err < 0 && err != -ENOENT)
-            break;
-        for (uint32_t i = 0; i < n; i++) {
-            const struct mz_dns_name *v = (const struct mz_dns_name *)c->gc_vals + i;
-            if (v->seen_ns + DOMAIN_TTL_NS <= now)
-                (void)bpf_map_delete_elem(c->fd_dns_names, (const uint64_t *)c->gc_keys + i);
-        }
-        if (err == -ENOENT)
-            break;
-        in_batch = out_batch;
-    }
+    sweep_aged(c, c->fd_dns_names, sizeof(uint64_t), sizeof(struct mz_dns_name),
+               offsetof(struct mz_dns_name, seen_ns), NULL, NULL);
 }
 
 /* Records in map m by the kernel's counts: made there, minus taken out. */

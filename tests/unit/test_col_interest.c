@@ -43,29 +43,8 @@ static void keys_of(const struct det_interest *ii, struct keys *out)
     assert_int_equal(col_interest_keys(ii, out->k, out->n), out->n);
 }
 
-/* The trie's answer for tag + s (its NUL included, cut at the key size):
- * the actions of the longest key that starts it, 0 when none. */
-static uint32_t lookup(const struct keys *ks, uint8_t tag, const char *s)
-{
-    uint8_t q[MZ_INTEREST_DATA];
-    size_t n = strlen(s) + 1;
-    if (n > MZ_INTEREST_DATA - 1)
-        n = MZ_INTEREST_DATA - 1;
-    q[0] = tag;
-    memcpy(q + 1, s, n);
-    size_t qlen = n + 1, best = 0;
-    uint32_t acts = 0;
-    for (size_t i = 0; i < ks->n; i++) {
-        const struct col_interest_key *k = &ks->k[i];
-        if (k->len <= qlen && k->len > best && memcmp(k->data, q, k->len) == 0) {
-            best = k->len;
-            acts = k->actions;
-        }
-    }
-    return acts;
-}
-
-/* The longest key that starts tag + s, as lookup finds it, or NULL. */
+/* The longest key that starts tag + s (its NUL included, cut at the key
+ * size), as the trie finds it, or NULL. */
 static const struct col_interest_key *longest(const struct keys *ks, uint8_t tag, const char *s)
 {
     uint8_t q[MZ_INTEREST_DATA];
@@ -81,6 +60,14 @@ static const struct col_interest_key *longest(const struct keys *ks, uint8_t tag
             best = k;
     }
     return best;
+}
+
+/* The trie's answer for tag + s (its NUL included, cut at the key size):
+ * the actions of the longest key that starts it, 0 when none. */
+static uint32_t lookup(const struct keys *ks, uint8_t tag, const char *s)
+{
+    const struct col_interest_key *k = longest(ks, tag, s);
+    return k ? k->actions : 0;
 }
 
 /* What mz_admit decides for a file record when the ring is past half. */

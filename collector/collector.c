@@ -644,14 +644,42 @@ int col_attach_syscalls(struct bpf_program *open, struct bpf_program *other,
                                sizeof(other_syscalls) / sizeof(other_syscalls[0]), links, names, k);
 }
 
+volatile uint32_t *col_bench_gate(struct mz_collector *c)
+{
+    if (!c || !c->skel->rodata->bench_gate || !c->skel->bss)
+        return NULL;
+    return (volatile uint32_t *)&c->skel->bss->bench_paused;
+}
+
+static void *link_destroy_thread(void *link)
+{
+    bpf_link__destroy(link);
+    return NULL;
+}
+
+void col_links_destroy(struct bpf_link **links, int n)
+{
+    pthread_t t[COL_SYSCALLS];
+    bool started[COL_SYSCALLS] = {false};
+    if (n > COL_SYSCALLS)
+        n = COL_SYSCALLS;
+    for (int i = 0; i < n; i++) {
+        started[i] = pthread_create(&t[i], NULL, link_destroy_thread, links[i]) == 0;
+        if (!started[i])
+            bpf_link__destroy(links[i]);
+    }
+    for (int i = 0; i < n; i++)
+        if (started[i])
+            pthread_join(t[i], NULL);
+}
+
 int col_syscalls_set(struct mz_collector *c, bool on)
 {
     if (!c)
         return -EINVAL;
     if (col_pin_enabled(c->pin))
         return -EBUSY;
-    for (int i = 0; i < c->n_sys_links; i++)
-        bpf_link__destroy(c->sys_links[i]);
+    col_links_destroy(c->sys_links, c->n_sys_links);
     c->n_sys_links = 0;
     if (!on)
         return 0;
@@ -923,6 +951,7 @@ struct mz_collector *col_new(const struct mz_config *cfg)
     bpf_program__set_autoattach(c->skel->progs.mz_set_gen, false);
     c->direct_reads = choose_open_path(c->skel, cfg->collector.direct_reads);
     c->skel->rodata->direct_loads = c->direct_reads;
+    c->skel->rodata->bench_gate = cfg->collector.bench_gate;
     c->skel->rodata->init_mnt_ns = col_mntns_initial(c->mntns);
 
     size_t elf_len = 0;
@@ -1082,8 +1111,7 @@ void col_free(struct mz_collector *c)
         return;
     ring_buffer__free(c->ring);
     bpf_link__destroy(c->dns_link);
-    for (int i = 0; i < c->n_sys_links; i++)
-        bpf_link__destroy(c->sys_links[i]);
+    col_links_destroy(c->sys_links, c->n_sys_links);
     mizan__destroy(c->skel);
     col_pin_free(c->pin);
     for (int i = 0; i < MZ_MAP_COUNT; i++) {

@@ -103,8 +103,9 @@ struct mz_config {
         bool hash_executables; /* SHA-256 of exes (cached by dev/inode/mtime/size) */
         uint64_t hash_max_bytes;
         enum mz_direct_reads direct_reads; /* how BPF reads kernel structures */
-        char *pin_dir;  /* bpffs directory of the pinned programs and maps; NULL = none */
-        bool pin_fresh; /* not a key: `run --fresh` replaces the pins */
+        char *pin_dir;   /* bpffs directory of the pinned programs and maps; NULL = none */
+        bool pin_fresh;  /* not a key: `run --fresh` replaces the pins */
+        bool bench_gate; /* not a key: bench/collector's gate (col_bench_gate) */
     } collector;
 
     struct {

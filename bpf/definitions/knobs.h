@@ -31,6 +31,14 @@ const volatile __u32 direct_loads = 0;
  * taken as the initial namespace's. */
 const volatile __u32 init_mnt_ns = 0;
 
+/* bench/collector only: with bench_gate set at load, the syscall programs
+ * return at their first instruction while bench_paused is non-zero, so
+ * that runs with mizan working and with mizan doing nothing on the same
+ * tracepoints (its floor) can alternate every millisecond. The daemon
+ * loads bench_gate 0, and the verifier removes the test as dead code. */
+const volatile __u32 bench_gate = 0;
+__u32 bench_paused = 0;
+
 /* The scan generation. In a map of its own that cannot be mmapped: only
  * mz_set_gen (tamper.h) writes it, run by the collector at each scan; a write
  * by anyone else, through bpf(2) or by running mz_set_gen, is tamper

@@ -194,6 +194,8 @@ static __always_inline struct pt_regs *open_regs(struct task_struct *t, const bo
  * (definitions/syscall_list.h). */
 static __always_inline int open_exit(struct mz_sys_exit_args *ctx, const bool typed)
 {
+    if (bench_gate && *(volatile __u32 *)&bench_paused)
+        return 0;
     long ret = ctx->ret;
     if (ret < 0)
         return 0;
@@ -249,6 +251,8 @@ int mz_open_exit_compat(struct mz_sys_exit_args *ctx)
 SEC("tracepoint")
 int mz_other_exit(struct mz_sys_exit_args *ctx)
 {
+    if (bench_gate && *(volatile __u32 *)&bench_paused)
+        return 0;
     struct task_struct *t = bpf_get_current_task_btf();
     if (t->tgid == mizan_tgid)
         return 0;

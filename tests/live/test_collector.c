@@ -743,10 +743,12 @@ static const char *const recorded_syscalls[] = {MZ_OPEN_SYSCALLS(SYSCALL_NAME)
  * a raw tracepoint on every syscall's entry or exit, and each recorded
  * syscall this kernel has a tracepoint for has its program (those it lacks
  * were skipped, col_new did not fail). */
-static void test_syscall_hooks(void **state)
+/* The tracepoint programs this process holds, from its fds: the
+ * syscalls:sys_exit_NAME ones into attached[] (a program twice on one, or
+ * on a syscall mizan does not record, fails), and how many are attached
+ * and raw (into *n_raw, when not NULL). */
+static int sys_exit_programs(bool attached[N_RECORDED], int *n_raw_out)
 {
-    (void)state;
-    bool attached[N_RECORDED] = {false};
     int n_sys = 0, n_raw = 0;
     DIR *d = opendir("/proc/self/fd");
     assert_non_null(d);
@@ -779,6 +781,17 @@ static void test_syscall_hooks(void **state)
         n_sys++;
     }
     closedir(d);
+    if (n_raw_out)
+        *n_raw_out = n_raw;
+    return n_sys;
+}
+
+static void test_syscall_hooks(void **state)
+{
+    (void)state;
+    bool attached[N_RECORDED] = {false};
+    int n_raw = 0;
+    int n_sys = sys_exit_programs(attached, &n_raw);
     int n_exist = 0;
     for (size_t i = 0; i < N_RECORDED; i++) {
         char path[256];
@@ -796,6 +809,51 @@ static void test_syscall_hooks(void **state)
             n_sys, N_RECORDED, n_exist, n_raw);
     assert_true(n_raw >= 3); /* sched_process_{fork,exec,exit}: the query sees raw ones */
     assert_true(n_sys > 30);
+}
+
+/* The syscall programs detach and attach again (col_syscalls_set, whose
+ * detach destroys the links at once, col_links_destroy): detached, none is
+ * left in this process and an open is not recorded; attached again, every
+ * one is back (a link whose program was still attached would refuse the
+ * second attach with EEXIST) and an open is recorded. The daemon's
+ * collector has no bench gate. */
+static void test_syscall_toggle(void **state)
+{
+    (void)state;
+    assert_null(col_bench_gate(H.c));
+    bool attached[N_RECORDED] = {false};
+    int n_sys = sys_exit_programs(attached, NULL);
+    assert_true(n_sys > 30);
+    char path[2][300];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path[i], sizeof(path[i]), "%s/toggle-%d", H.tmp, i);
+        int fd = open(path[i], O_CREAT | O_WRONLY, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    double t0 = now_s();
+    assert_int_equal(col_syscalls_set(H.c, false), 0);
+    double t_off = now_s() - t0;
+    bool none[N_RECORDED] = {false};
+    assert_int_equal(sys_exit_programs(none, NULL), 0);
+    clear_obs();
+    const char *a0[] = {"open", path[0], NULL};
+    pid_t p0 = spawn(a0, NULL);
+    wait_ok(p0);
+    struct want_file w0 = {p0, path[0], MZ_FA_OPEN | MZ_FA_READ};
+    assert_null(wait_tool(is_file, &w0, 1000));
+
+    assert_int_equal(col_syscalls_set(H.c, true), n_sys);
+    bool again[N_RECORDED] = {false};
+    assert_int_equal(sys_exit_programs(again, NULL), n_sys);
+    assert_memory_equal(again, attached, sizeof(attached));
+    const char *a1[] = {"open", path[1], NULL};
+    pid_t p1 = spawn(a1, NULL);
+    wait_ok(p1);
+    struct want_file w1 = {p1, path[1], MZ_FA_OPEN | MZ_FA_READ};
+    assert_non_null(wait_tool(is_file, &w1, 3000));
+    fprintf(stderr, "syscall toggle: %d programs detached in %.2f s, attached again\n", n_sys,
+            t_off);
 }
 
 static int atoi_free_index(const char *s);
@@ -1276,6 +1334,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_to_first_scan),
         cmocka_unit_test(test_syscall_hooks),
+        cmocka_unit_test(test_syscall_toggle),
         cmocka_unit_test(test_shadow_read),
         cmocka_unit_test(test_exec),
         cmocka_unit_test(test_file_actions),

@@ -35,7 +35,8 @@ const volatile __u32 init_mnt_ns = 0;
  * return at their first instruction while bench_paused is non-zero, so
  * that runs with mizan working and with mizan doing nothing on the same
  * tracepoints (its floor) can alternate every millisecond. The daemon
- * loads bench_gate 0, and the verifier removes the test as dead code. */
+ * loads bench_gate 0 (frozen rodata: no process can set it after load), and
+ * the verifier drops the test (one load of the word is left). */
 const volatile __u32 bench_gate = 0;
 __u32 bench_paused = 0;
 

@@ -738,15 +738,10 @@ static const char *const recorded_syscalls[] = {MZ_OPEN_SYSCALLS(SYSCALL_NAME)
                                                     MZ_OTHER_SYSCALLS(SYSCALL_NAME)};
 #define N_RECORDED (sizeof(recorded_syscalls) / sizeof(recorded_syscalls[0]))
 
-/* No program on syscalls nobody needs: every syscall hook this process (the
- * collector) holds is the sys_exit tracepoint of a recorded syscall, none is
- * a raw tracepoint on every syscall's entry or exit, and each recorded
- * syscall this kernel has a tracepoint for has its program (those it lacks
- * were skipped, col_new did not fail). */
 /* The tracepoint programs this process holds, from its fds: the
  * syscalls:sys_exit_NAME ones into attached[] (a program twice on one, or
  * on a syscall mizan does not record, fails), and how many are attached
- * and raw (into *n_raw, when not NULL). */
+ * and raw (into *n_raw_out, when not NULL). */
 static int sys_exit_programs(bool attached[N_RECORDED], int *n_raw_out)
 {
     int n_sys = 0, n_raw = 0;
@@ -786,6 +781,11 @@ static int sys_exit_programs(bool attached[N_RECORDED], int *n_raw_out)
     return n_sys;
 }
 
+/* No program on syscalls nobody needs: every syscall hook this process (the
+ * collector) holds is the sys_exit tracepoint of a recorded syscall, none is
+ * a raw tracepoint on every syscall's entry or exit, and each recorded
+ * syscall this kernel has a tracepoint for has its program (those it lacks
+ * were skipped, col_new did not fail). */
 static void test_syscall_hooks(void **state)
 {
     (void)state;

@@ -1002,7 +1002,8 @@ int main(int argc, char **argv)
      * milliseconds here) hits both alike; PAIRS_BLOCKS blocks of
      * PAIRS_BLOCK pairs, each block after BARE_BLOCK bare chunks (every
      * program detached: seconds, as the last detach from a tracepoint waits
-     * for its unregistration). Targets: the median of the pairs'
+     * for its unregistration) and as many with the empty programs (the
+     * floor, to show that the gate is one). Targets: the median of the pairs'
      * differences over the median bare chunk. The rest of mizan (the sched
      * and cgroup hooks, the scanner) stays on throughout, as it runs no
      * program in the loops. Mixed (0.4 s a run, far longer than any

@@ -1218,7 +1218,8 @@ static pid_t flood_then_shadow(const char *dir, int n, bool *shadow, struct col_
  * record may take the ring, the flood fills it, and the read is lost
  * (counted): the control, which shows the test can fail. With the built-in
  * recipes' set loaded, the flood past the ring's free half is aggregated
- * (counted, summed per task) and the read is delivered. */
+ * (counted, summed per task) and the read is delivered. Then floods the
+ * set calls interesting: one past its budget, many each under it. */
 static void test_interest_protected(void **state)
 {
     (void)state;
@@ -1310,6 +1311,70 @@ static void test_interest_protected(void **state)
     assert_non_null(ft->tamper.detail);
     assert_non_null(strstr(ft->tamper.detail, home));
     assert_true(ft->count > 0 && ft->count <= agg);
+    clear_obs();
+
+    /* Many flooders, each under its budget: the ring's seven eighths. K
+     * processes one after the other, no scan between them, each creating
+     * M < MZ_PRESSURE_BUDGET files under /home and then reading
+     * /etc/shadow. No budget runs out, yet together they fill the ring
+     * past its seven eighths: the later ones' files are aggregated with a
+     * record_flood (which only the cap can have caused), and every shadow
+     * read, a path named exactly, takes the last eighth and is
+     * delivered. */
+    enum { K = 20, M = 900 };
+    char homek[] = "/home/mizan-col-XXXXXX";
+    assert_non_null(mkdtemp(homek));
+    scan_once();
+    scan_once();
+    clear_obs();
+    assert_int_equal(col_map_counts(H.c, "links", &l0), 0);
+    pid_t pids[K];
+    for (int k = 0; k < K; k++) {
+        char sub[600], nm[16];
+        snprintf(sub, sizeof(sub), "%s/%d", homek, k);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        snprintf(nm, sizeof(nm), "%d", M);
+        const char *args[] = {"floodthen", nm, sub, "/etc/shadow", NULL};
+        pids[k] = spawn(args, NULL);
+        wait_ok(pids[k]);
+    }
+    for (int i = 0; i < 8; i++)
+        scan_once();
+    assert_int_equal(col_map_counts(H.c, "links", &l1), 0);
+    agg = l1.aggregated - l0.aggregated;
+    int shadows = 0, capped = 0;
+    uint64_t capped_max = 0;
+    for (int k = 0; k < K; k++) {
+        struct want_file w = {pids[k], "/etc/shadow", MZ_FA_OPEN | MZ_FA_READ};
+        struct want_tamper tk = {pids[k], MZ_TAMPER_RECORD_FLOOD};
+        bool sh = false, capped_k = false;
+        for (size_t i = 0; i < H.n; i++) {
+            if (!sh && is_file(H.obs[i], &w))
+                sh = true;
+            if (!capped_k && is_tamper(H.obs[i], &tk)) {
+                capped_k = true;
+                if (H.obs[i]->count > capped_max)
+                    capped_max = H.obs[i]->count;
+            }
+        }
+        shadows += sh;
+        capped += capped_k;
+    }
+    fprintf(stderr,
+            "interest: %d flooders of %d files under /home, each under its budget: %d of %d "
+            "shadow reads delivered, %d flooders capped (record_flood, at most %llu each), links "
+            "aggregated %llu, lost full %llu\n",
+            K, M, shadows, K, capped, (unsigned long long)capped_max, (unsigned long long)agg,
+            (unsigned long long)(l1.lost_full - l0.lost_full));
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", homek);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", homek);
+    assert_int_equal(shadows, K);
+    assert_true(capped > 0);
+    /* the files and the process's few other opens, never its budget
+     * (MZ_PRESSURE_BUDGET, 1024) */
+    assert_true(capped_max > 0 && capped_max < 1024);
+    assert_true(agg > 0);
     clear_obs();
 }
 

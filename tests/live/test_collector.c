@@ -1188,26 +1188,54 @@ static void test_loss_counters(void **state)
  * until it is done; then scans until nothing is pending. Returns the pid, and
  * whether its /etc/shadow link was delivered; the links counters before and
  * after in l0, l1. */
-static pid_t flood_then_shadow(const char *dir, int n, bool *shadow, struct col_map_counts *l0,
-                               struct col_map_counts *l1)
+/* A flood's start: what came before is delivered and dropped, the links'
+ * counts into *l0. */
+static void flood_begin(struct col_map_counts *l0)
 {
     scan_once();
     scan_once();
     clear_obs();
     assert_int_equal(col_map_counts(H.c, "links", l0), 0);
+}
+
+/* One process of col_work floodthen: n files in dir, then /etc/shadow;
+ * returns its pid once it exited (no scan meanwhile). */
+static pid_t flood_spawn(const char *dir, int n)
+{
     char nf[16];
     snprintf(nf, sizeof(nf), "%d", n);
     const char *args[] = {"floodthen", nf, dir, "/etc/shadow", NULL};
     pid_t pid = spawn(args, NULL);
     wait_ok(pid);
-    for (int i = 0; i < 6; i++)
+    return pid;
+}
+
+/* A flood's end: scans (all delivered into H.obs), the links' counts into
+ * *l1. */
+static void flood_end(int scans, struct col_map_counts *l1)
+{
+    for (int i = 0; i < scans; i++)
         scan_once();
     assert_int_equal(col_map_counts(H.c, "links", l1), 0);
+}
+
+/* Whether pid's read of /etc/shadow was delivered. */
+static bool shadow_of(pid_t pid)
+{
     struct want_file w = {pid, "/etc/shadow", MZ_FA_OPEN | MZ_FA_READ};
-    *shadow = false;
     for (size_t i = 0; i < H.n; i++)
         if (is_file(H.obs[i], &w))
-            *shadow = true;
+            return true;
+    return false;
+}
+
+static pid_t flood_then_shadow(const char *dir, int n, bool *shadow, struct col_map_counts *l0,
+                               struct col_map_counts *l1)
+{
+    flood_begin(l0);
+    pid_t pid = flood_spawn(dir, n);
+    flood_end(6, l1);
+    *shadow = shadow_of(pid);
     return pid;
 }
 
@@ -1324,41 +1352,28 @@ static void test_interest_protected(void **state)
     enum { K = 20, M = 900 };
     char homek[] = "/home/mizan-col-XXXXXX";
     assert_non_null(mkdtemp(homek));
-    scan_once();
-    scan_once();
-    clear_obs();
-    assert_int_equal(col_map_counts(H.c, "links", &l0), 0);
+    flood_begin(&l0);
     pid_t pids[K];
     for (int k = 0; k < K; k++) {
-        char sub[600], nm[16];
+        char sub[600];
         snprintf(sub, sizeof(sub), "%s/%d", homek, k);
         assert_int_equal(mkdir(sub, 0700), 0);
-        snprintf(nm, sizeof(nm), "%d", M);
-        const char *args[] = {"floodthen", nm, sub, "/etc/shadow", NULL};
-        pids[k] = spawn(args, NULL);
-        wait_ok(pids[k]);
+        pids[k] = flood_spawn(sub, M);
     }
-    for (int i = 0; i < 8; i++)
-        scan_once();
-    assert_int_equal(col_map_counts(H.c, "links", &l1), 0);
+    flood_end(8, &l1);
     agg = l1.aggregated - l0.aggregated;
     int shadows = 0, capped = 0;
     uint64_t capped_max = 0;
     for (int k = 0; k < K; k++) {
-        struct want_file w = {pids[k], "/etc/shadow", MZ_FA_OPEN | MZ_FA_READ};
+        shadows += shadow_of(pids[k]);
         struct want_tamper tk = {pids[k], MZ_TAMPER_RECORD_FLOOD};
-        bool sh = false, capped_k = false;
-        for (size_t i = 0; i < H.n; i++) {
-            if (!sh && is_file(H.obs[i], &w))
-                sh = true;
-            if (!capped_k && is_tamper(H.obs[i], &tk)) {
-                capped_k = true;
+        for (size_t i = 0; i < H.n; i++)
+            if (is_tamper(H.obs[i], &tk)) {
+                capped++;
                 if (H.obs[i]->count > capped_max)
                     capped_max = H.obs[i]->count;
+                break;
             }
-        }
-        shadows += sh;
-        capped += capped_k;
     }
     fprintf(stderr,
             "interest: %d flooders of %d files under /home, each under its budget: %d of %d "

@@ -213,12 +213,30 @@ struct looper {
     int cmd, res; /* the parent's ends */
 };
 
-struct looper_cmd {
-    int w;     /* W_OPEN or W_READ; -1: exit */
-    int n;     /* chunks, or pairs with gated */
-    long ops;  /* per chunk */
-    int gated; /* 1: pairs through the gate; 2: n chunks, all gated */
+enum looper_mode {
+    LOOP_PLAIN, /* n chunks, the gate as it is */
+    LOOP_PAIRS, /* n pairs of chunks through the gate */
+    LOOP_GATED, /* n chunks, all with the gate shut */
 };
+
+struct looper_cmd {
+    int w;    /* W_OPEN or W_READ; -1: exit */
+    int n;    /* chunks, or pairs */
+    long ops; /* per chunk */
+    enum looper_mode mode;
+};
+
+/* How many measurements a request answers. */
+static int looper_results(const struct looper_cmd *q)
+{
+    return q->mode == LOOP_PAIRS ? 2 * q->n : q->n;
+}
+
+/* The untimed ops before each chunk of ops. */
+static long looper_warm(long ops)
+{
+    return ops / 10 + 1;
+}
 
 static void looper_serve(int cmd, int res, volatile uint32_t *gate)
 {
@@ -226,22 +244,22 @@ static void looper_serve(int cmd, int res, volatile uint32_t *gate)
     struct looper_cmd q;
     static double v[2 * LOOPER_MAX];
     while (zero >= 0 && read(cmd, &q, sizeof(q)) == sizeof(q) && q.w >= 0) {
-        int nv = q.gated == 1 ? 2 * q.n : q.n;
-        if (q.n < 1 || q.n > LOOPER_MAX || (q.gated && !gate))
+        int nv = looper_results(&q);
+        if (q.n < 1 || q.n > LOOPER_MAX || (q.mode != LOOP_PLAIN && !gate))
             _exit(1);
         for (int i = 0; i < nv; i++) {
             /* pair k: [2k] gated, [2k+1] working; pair k runs gated first
              * when k is even */
             int k = i / 2, second = i % 2;
             int slot = i;
-            if (q.gated == 2) {
+            if (q.mode == LOOP_GATED) {
                 *gate = 1;
-            } else if (q.gated) {
+            } else if (q.mode == LOOP_PAIRS) {
                 bool gated_now = (k % 2 == 0) != (second == 1);
                 *gate = gated_now;
                 slot = 2 * k + (gated_now ? 0 : 1);
             }
-            if (loop_run(q.w, q.ops / 10 + 1, zero) < 0 ||
+            if (loop_run(q.w, looper_warm(q.ops), zero) < 0 ||
                 (v[slot] = loop_run(q.w, q.ops, zero)) < 0)
                 _exit(1);
         }
@@ -271,9 +289,8 @@ static void looper_start(struct looper *l, volatile uint32_t *gate)
          * which outlives its fd): a link fd held here would keep its
          * program attached after the parent destroyed the link */
         int in = fcntl(c[0], F_DUPFD, 10), out = fcntl(r[1], F_DUPFD, 10);
-        if (in < 0 || out < 0 || dup2(in, 3) < 0 || dup2(out, 4) < 0)
+        if (in < 0 || out < 0 || dup2(in, 3) < 0 || dup2(out, 4) < 0 || close_range(5, ~0u, 0) < 0)
             _exit(1);
-        close_range(5, ~0u, 0);
         pin_cpu(bench_cpu);
         looper_serve(3, 4, gate);
     }
@@ -283,13 +300,13 @@ static void looper_start(struct looper *l, volatile uint32_t *gate)
     l->res = r[0];
 }
 
-/* n (<= LOOPER_MAX) chunks of ops iterations of loop w (gated 2: all with
- * the gate shut), or with gated 1 n pairs: CPU time per op into v (n, or
- * 2n: gated then working, per pair). */
-static void looper_run(struct looper *l, int w, long ops, int n, int gated, double *v)
+/* n (<= LOOPER_MAX) chunks of ops iterations of loop w, or n pairs
+ * (LOOP_PAIRS): CPU time per op into v (n, or 2n: gated then working, per
+ * pair). */
+static void looper_run(struct looper *l, int w, long ops, int n, enum looper_mode mode, double *v)
 {
-    struct looper_cmd q = {.w = w, .n = n, .ops = ops, .gated = gated};
-    size_t want = sizeof(double) * (size_t)(gated == 1 ? 2 * n : n), got = 0;
+    struct looper_cmd q = {.w = w, .n = n, .ops = ops, .mode = mode};
+    size_t want = sizeof(double) * (size_t)looper_results(&q), got = 0;
     if (write(l->cmd, &q, sizeof(q)) != sizeof(q))
         got = (size_t)-1;
     while (got < want) {
@@ -905,8 +922,7 @@ static double quantile(double *v, int n, double q)
 
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return v[n / 2];
+    return quantile(v, n, 0.5); /* v[n / 2] */
 }
 
 int main(int argc, char **argv)
@@ -1033,7 +1049,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: the collector has no gate\n");
             exit(1);
         }
-        (void)col_syscalls_set(sc.c, false);
         struct looper lp;
         looper_start(&lp, gate);
         static double buf[2 * LOOPER_MAX];
@@ -1044,12 +1059,12 @@ int main(int argc, char **argv)
             for (int blk = 0; blk < PAIRS_BLOCKS; blk++) {
                 (void)col_syscalls_set(sc.c, false);
                 usleep(20 * 1000);
-                looper_run(&lp, w, chunk[w], BARE_BLOCK, 0, buf);
+                looper_run(&lp, w, chunk[w], BARE_BLOCK, LOOP_PLAIN, buf);
                 for (int i = 0; i < BARE_BLOCK; i++)
                     pair_v[w][0][nbare[w] + i] = buf[i];
                 floor_attach(&f);
                 usleep(20 * 1000);
-                looper_run(&lp, w, chunk[w], BARE_BLOCK, 0, buf);
+                looper_run(&lp, w, chunk[w], BARE_BLOCK, LOOP_PLAIN, buf);
                 for (int i = 0; i < BARE_BLOCK; i++)
                     floor_v[w][nbare[w]++] = buf[i];
                 /* mizan's attached before the floor's detach: the
@@ -1060,7 +1075,7 @@ int main(int argc, char **argv)
                 }
                 floor_detach(&f);
                 usleep(20 * 1000);
-                looper_run(&lp, w, chunk[w], PAIRS_BLOCK, 1, buf);
+                looper_run(&lp, w, chunk[w], PAIRS_BLOCK, LOOP_PAIRS, buf);
                 for (int k = 0; k < PAIRS_BLOCK; k++) {
                     pair_v[w][1][npair[w]] = buf[2 * k];
                     pair_v[w][2][npair[w]] = buf[2 * k + 1];
@@ -1077,12 +1092,12 @@ int main(int argc, char **argv)
             uint64_t ns0, n0, ns1, n1;
             struct pstat f0 = prog_stat(f.fd);
             col_prog_stats(sc.c, &ns0, &n0);
-            looper_run(&lp, W_OPEN, ops, 1, 2, buf);
+            looper_run(&lp, W_OPEN, ops, 1, LOOP_GATED, buf);
             col_prog_stats(sc.c, &ns1, &n1);
             struct pstat f1 = prog_stat(f.fd);
             floor_detach(&f);
             close(sfd);
-            long all = ops + ops / 10 + 1;
+            long all = ops + looper_warm(ops);
             gated_ns = (double)(ns1 - ns0) / (double)all;
             gated_runs = (double)(n1 - n0) / (double)all;
             gated_floor_ns = (f1.ns - f0.ns) / (double)all;

@@ -856,6 +856,59 @@ static void test_syscall_toggle(void **state)
             t_off);
 }
 
+/* The bench gate cannot gate the daemon: its collector loads bench_gate 0
+ * (frozen rodata), so bench_paused, written as a hostile root would (the
+ * .bss map found by id, its word located through the map's BTF, mmapped
+ * and set), changes nothing: an open is still recorded. */
+static void test_gate_off(void **state)
+{
+    (void)state;
+    assert_null(col_bench_gate(H.c));
+    uint32_t id = col_map_id(H.c, "mizan.bss");
+    assert_true(id > 0);
+    int fd = bpf_map_get_fd_by_id(id);
+    assert_true(fd >= 0);
+    struct bpf_map_info info;
+    memset(&info, 0, sizeof(info));
+    uint32_t len = sizeof(info);
+    assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+    struct btf *btf = btf__load_from_kernel_by_id(info.btf_id);
+    assert_non_null(btf);
+    const struct btf_type *sec = btf__type_by_id(btf, info.btf_value_type_id);
+    assert_non_null(sec);
+    assert_true(btf_is_datasec(sec));
+    long off = -1;
+    const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+    for (int i = 0; i < btf_vlen(sec); i++, vs++) {
+        const struct btf_type *var = btf__type_by_id(btf, vs->type);
+        if (var && strcmp(btf__name_by_offset(btf, var->name_off), "bench_paused") == 0)
+            off = (long)vs->offset;
+    }
+    btf__free(btf);
+    assert_true(off >= 0 && (size_t)off + 4 <= info.value_size);
+    size_t map_len = ((size_t)info.value_size + 4095) & ~(size_t)4095;
+    uint8_t *bss = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_true(bss != MAP_FAILED);
+    volatile uint32_t *paused = (volatile uint32_t *)(bss + off);
+    *paused = 1;
+
+    char path[300];
+    snprintf(path, sizeof(path), "%s/gate-off", H.tmp);
+    int f = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(f >= 0);
+    close(f);
+    clear_obs();
+    const char *args[] = {"open", path, NULL};
+    pid_t pid = spawn(args, NULL);
+    wait_ok(pid);
+    struct want_file w = {pid, path, MZ_FA_OPEN | MZ_FA_READ};
+    bool seen = wait_tool(is_file, &w, 3000) != NULL;
+    *paused = 0;
+    munmap(bss, map_len);
+    close(fd);
+    assert_true(seen);
+}
+
 static int atoi_free_index(const char *s);
 
 /* A consumer that takes `budget` observations per scan, then says -EAGAIN. */
@@ -1415,6 +1468,7 @@ int main(void)
         cmocka_unit_test(test_start_to_first_scan),
         cmocka_unit_test(test_syscall_hooks),
         cmocka_unit_test(test_syscall_toggle),
+        cmocka_unit_test(test_gate_off),
         cmocka_unit_test(test_shadow_read),
         cmocka_unit_test(test_exec),
         cmocka_unit_test(test_file_actions),
